@@ -1,0 +1,116 @@
+"""Records that flow out of the index: hits, citations, answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Citation:
+    """Where a passage sits: one format for the CLI, the app and exports."""
+
+    doc_id: str
+    title: str
+    year: int | None
+    section: list[str]
+    page: int | None
+    char_start: int
+    char_end: int
+    source: str
+
+    def label(self) -> str:
+        """'Title (year) › Section › Subsection, p. N'."""
+        head = f"{self.title} ({self.year})" if self.year else self.title
+        parts = [head, *self.section]
+        text = " › ".join(parts)
+        if self.page is not None:
+            text += f", p. {self.page}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["label"] = self.label()
+        return d
+
+
+@dataclass
+class Hit:
+    """One ranked passage; chunk fields plus how it was found."""
+
+    rank: int
+    score: float
+    chunk_id: str
+    doc_id: str
+    title: str
+    year: int | None
+    years: list[int]
+    doc_type: str
+    force: str | None
+    section: list[str]
+    text: str
+    char_start: int
+    char_end: int
+    page: int | None
+    source: str
+    also_in: list[dict[str, Any]] = field(default_factory=list)  # folded near-duplicates
+    ranks: dict[str, int] = field(default_factory=dict)  # per-retriever rank (1-based)
+    scores: dict[str, float] = field(default_factory=dict)  # per-retriever raw score
+
+    @property
+    def citation(self) -> Citation:
+        return Citation(
+            doc_id=self.doc_id,
+            title=self.title,
+            year=self.year,
+            section=list(self.section),
+            page=self.page,
+            char_start=self.char_start,
+            char_end=self.char_end,
+            source=self.source,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citation"] = self.citation.to_dict()
+        return d
+
+
+@dataclass
+class Evidence:
+    """One verbatim sentence from a hit, with where it came from."""
+
+    sentence: str
+    char_start: int  # offsets of the sentence in the source text
+    char_end: int
+    score: float
+    citation: Citation
+    chunk_id: str
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # query-term spans in sentence
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citation"] = self.citation.to_dict()
+        return d
+
+
+@dataclass
+class Answer:
+    """The answer view: evidence sentences, grouped by year when the question asks about change."""
+
+    question: str
+    strong: bool  # False: "no strong evidence found", evidence shown as nearest passages only
+    temporal: bool  # True when the question is about change over time
+    groups: list[tuple[str, list[Evidence]]]  # (label e.g. "2016" or "All years", evidence)
+    hits: list[Hit] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "strong": self.strong,
+            "temporal": self.temporal,
+            "groups": [
+                {"label": label, "evidence": [e.to_dict() for e in ev]} for label, ev in self.groups
+            ],
+            "hits": [h.to_dict() for h in self.hits],
+        }
