@@ -47,6 +47,8 @@ def is_embargo_banner(line: str) -> bool:
     if not m:
         return False
     word = m.group(1).upper()
+    if line.strip().isupper() and word.startswith("EM"):
+        return True  # an all-caps "UNDER EM…" line alone is the banner, however garbled
     return SequenceMatcher(None, word, "EMBARGO").ratio() >= 0.6 or "BARGO" in word
 
 
