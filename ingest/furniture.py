@@ -36,7 +36,7 @@ _CHROME = [
     r"https?://\S+",  # a bare link list line (PDF extracts append link targets)
     r"www\.\S+",
     r"for further information about (the|these|this) data.*please see annex \w+",
-    r"source: .{0,80}data\s*",
+    r"source: .{0,120}",  # a figure's source line
 ]
 _CHROME_RE = re.compile(r"^\s*(" + "|".join(_CHROME) + r")\s*$", re.I)
 

@@ -1,0 +1,255 @@
+"""Cut a parsed document into token-bounded chunks that keep their heading path and offsets.
+
+Sections are split at headings; long blocks at sentence boundaries (pysbd, rule-based,
+no data download), over-long sentences at word boundaries. Tiny sections merge into a
+neighbour under the same parent. A chunk never bridges text that was left out (a
+footnote, a banner), so its source slice always equals its text on letters and digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import Callable
+
+from ingest.records import Block, Chunk, DocumentMeta, ParsedDocument, alnum_key
+from ingest.structure import normalise_structure, with_paths
+from ingest.tokens import count_tokens, model_max_length, wordpiece_counter
+
+
+@dataclass(frozen=True)
+class ChunkerSettings:
+    max_tokens: int = 200  # cl100k tokens of heading path + text
+    min_tokens: int = 50  # a smaller chunk merges into a neighbour under the same parent
+    model_max_length: int = 256  # the embedding model's limit in word pieces (hard)
+    model_path: str | None = None  # whose tokenizer checks the hard limit (default model if None)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class _Unit:
+    text: str
+    start: int
+    end: int
+    page: int | None
+    block: int  # index of the block it came from
+
+
+@dataclass
+class _Draft:
+    units: list[_Unit]
+    section: list[str]
+    text: str = ""
+
+    @property
+    def start(self) -> int:
+        return self.units[0].start
+
+    @property
+    def end(self) -> int:
+        return self.units[-1].end
+
+
+def _alnum_positions(text: str) -> list[int]:
+    return [i for i, ch in enumerate(text) if alnum_key(ch)]
+
+
+def map_span(text: str, source: str, source_offset: int, a: int, b: int) -> tuple[int, int]:
+    """Map the span [a, b) of ``text`` to offsets in the full source, via letters and digits.
+
+    ``text`` and ``source`` (a slice of the full source starting at ``source_offset``) hold
+    the same letters and digits in the same order; only whitespace and punctuation differ.
+    """
+    tpos = _alnum_positions(text)
+    spos = _alnum_positions(source)
+    if len(tpos) != len(spos) or not tpos:
+        return source_offset, source_offset + len(source)
+    first = next((k for k, p in enumerate(tpos) if p >= a), None)
+    last = next((k for k in range(len(tpos) - 1, -1, -1) if tpos[k] < b), None)
+    if first is None or last is None or last < first:
+        return source_offset, source_offset
+    return source_offset + spos[first], source_offset + spos[last] + 1
+
+
+@lru_cache(maxsize=1)
+def _segmenter():
+    import pysbd
+
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for span in _segmenter().segment(text):
+        a, b = span.start, span.end
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            spans.append((a, b))
+    return spans or [(0, len(text))]
+
+
+def _word_pieces(text: str, a: int, b: int, fits: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """Split an over-long span at spaces into pieces that fit."""
+    out: list[tuple[int, int]] = []
+    words = []
+    pos = a
+    for word in text[a:b].split():
+        i = text.index(word, pos)
+        words.append((i, i + len(word)))
+        pos = i + len(word)
+    cur_start = None
+    cur_end = None
+    for ws, we in words:
+        if cur_start is None:
+            cur_start, cur_end = ws, we
+            continue
+        if fits(text[cur_start:we]):
+            cur_end = we
+        else:
+            out.append((cur_start, cur_end))
+            cur_start, cur_end = ws, we
+    if cur_start is not None:
+        out.append((cur_start, cur_end))
+    return out
+
+
+class Chunker:
+    """Turns ParsedDocuments into Chunks under one set of settings."""
+
+    def __init__(self, settings: ChunkerSettings | None = None):
+        self.settings = settings or ChunkerSettings()
+        self._wordpieces = wordpiece_counter(self.settings.model_path)
+        self._max_wp = min(self.settings.model_max_length, model_max_length(self.settings.model_path))
+
+    # -- budgets -----------------------------------------------------------------------
+    def _fits(self, section: list[str], text: str) -> bool:
+        embed = (" > ".join(section) + "\n" + text) if section else text
+        if count_tokens(embed) > self.settings.max_tokens:
+            return False
+        return self._wordpieces is None or self._wordpieces(embed) <= self._max_wp
+
+    # -- units -------------------------------------------------------------------------
+    def _units(self, doc: ParsedDocument, block: Block, index: int, section: list[str]) -> list[_Unit]:
+        fits = lambda t: self._fits(section, t)  # noqa: E731
+        if fits(block.text):
+            return [_Unit(block.text, block.start, block.end, block.page, index)]
+        if block.kind == "table":
+            spans, pos = [], 0
+            for line in block.text.split("\n"):
+                spans.append((pos, pos + len(line)))
+                pos += len(line) + 1
+        else:
+            spans = _sentence_spans(block.text)
+        pieces: list[tuple[int, int]] = []
+        for a, b in spans:
+            if fits(block.text[a:b]):
+                pieces.append((a, b))
+            else:
+                pieces.extend(_word_pieces(block.text, a, b, fits))
+        source = doc.text[block.start : block.end]
+        units = []
+        for a, b in pieces:
+            s, e = map_span(block.text, source, block.start, a, b)
+            if e > s:
+                units.append(_Unit(block.text[a:b], s, e, block.page, index))
+        return units
+
+    @staticmethod
+    def _join(units: list[_Unit]) -> str:
+        parts = [units[0].text]
+        for prev, unit in zip(units, units[1:]):
+            parts.append((" " if unit.block == prev.block else "\n") + unit.text)
+        return "".join(parts)
+
+    # -- packing -----------------------------------------------------------------------
+    def _pack(self, doc: ParsedDocument, units: list[_Unit], section: list[str]) -> list[_Draft]:
+        drafts: list[_Draft] = []
+        cur: list[_Unit] = []
+        for unit in units:
+            if cur:
+                gap = doc.text[cur[-1].end : unit.start]
+                if not alnum_key(gap) and self._fits(section, self._join(cur + [unit])):
+                    cur.append(unit)
+                    continue
+                drafts.append(_Draft(cur, section, self._join(cur)))
+            cur = [unit]
+        if cur:
+            drafts.append(_Draft(cur, section, self._join(cur)))
+        return drafts
+
+    def _merge_small(self, doc: ParsedDocument, drafts: list[_Draft], headings: list[Block]) -> list[_Draft]:
+        """Fold chunks under the budget's minimum into a neighbour with a shared parent."""
+        min_tokens = self.settings.min_tokens
+        out: list[_Draft] = []
+        for draft in drafts:
+            if out and (count_tokens(out[-1].text) < min_tokens or count_tokens(draft.text) < min_tokens):
+                merged = self._try_merge(doc, out[-1], draft, headings)
+                if merged is not None:
+                    out[-1] = merged
+                    continue
+            out.append(draft)
+        return out
+
+    def _try_merge(self, doc: ParsedDocument, a: _Draft, b: _Draft, headings: list[Block]) -> _Draft | None:
+        between = [h for h in headings if a.end <= h.start and h.end <= b.start]
+        gap = doc.text[a.end : b.start]
+        if alnum_key(gap) != alnum_key(" ".join(h.text for h in between)):
+            return None  # something left out lies between them
+        common = []
+        for x, y in zip(a.section, b.section):
+            if x != y:
+                break
+            common.append(x)
+        if (a.section or b.section) and not common:
+            return None
+        text = "\n".join([a.text, *(h.text for h in between), b.text])
+        if not self._fits(common, text):
+            return None
+        return _Draft(a.units + b.units, common, text)
+
+    # -- public ------------------------------------------------------------------------
+    def chunk(self, doc: ParsedDocument, meta: DocumentMeta) -> list[Chunk]:
+        blocks = normalise_structure(doc.blocks)
+        headings = [b for b in blocks if b.kind == "heading"]
+        drafts: list[_Draft] = []
+        section_units: list[_Unit] = []
+        section: list[str] | None = None
+        for index, (block, path) in enumerate(with_paths(blocks)):
+            if path != section and section_units:
+                drafts.extend(self._pack(doc, section_units, section or []))
+                section_units = []
+            section = path
+            section_units.extend(self._units(doc, block, index, path))
+        if section_units:
+            drafts.extend(self._pack(doc, section_units, section or []))
+        drafts = self._merge_small(doc, drafts, headings)
+
+        chunks = []
+        for position, d in enumerate(drafts):
+            digest = hashlib.sha1(f"{meta.doc_id}|{d.start}|{d.end}|{d.text}".encode()).hexdigest()[:12]
+            embed = (" > ".join(d.section) + "\n" + d.text) if d.section else d.text
+            chunks.append(
+                Chunk(
+                    chunk_id=f"{meta.doc_id}#{digest}",
+                    doc_id=meta.doc_id,
+                    title=meta.title,
+                    force=meta.force,
+                    years=list(meta.years),
+                    doc_type=meta.doc_type,
+                    section=list(d.section),
+                    text=d.text,
+                    char_start=d.start,
+                    char_end=d.end,
+                    page=d.units[0].page,
+                    n_tokens=count_tokens(embed),
+                    source=meta.source,
+                    position=position,
+                )
+            )
+        return chunks
