@@ -57,6 +57,15 @@ def decode_text(raw: bytes) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # English-language reports that are not UTF-8 are nearly always Windows-1252; a
+    # detector guesses poorly on short files (it picks cp1250 for '£'), so try it first.
+    try:
+        text = raw.decode("cp1252")
+        controls = sum(1 for ch in text[:65536] if ord(ch) < 32 and ch not in "\t\n\r\f")
+        if controls <= len(text[:65536]) // 1000:
+            return text
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(raw[: 4 * 1024 * 1024]).best()

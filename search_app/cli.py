@@ -1,0 +1,423 @@
+"""The `peel` command: a thin layer over ingest/, index/, evals/ and the app.
+
+Exit status: 0 success; 1 failure (nothing done, or a problem that needs the user);
+2 bad usage; 3 partial ingest (some files were skipped, everything else is indexed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from search_app.paths import default_data_paths, default_index_dir
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail(message: str, code: int = EXIT_FAIL) -> int:
+    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True)
+    return code
+
+
+def _print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+# -- shared options -------------------------------------------------------------------
+def _add_index(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="index folder (default: $PEEL_INDEX, else .peel-index in the project folder)",
+    )
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("filters (applied inside retrieval, before ranking)")
+    g.add_argument("--year", metavar="RANGE", help="years the documents speak of: 2017, 2016-2018, 2016-, -2018")
+    g.add_argument("--force", action="append", metavar="NAME", help="police force, e.g. 'Essex Police' (repeatable)")
+    g.add_argument("--type", action="append", dest="doc_type", metavar="TYPE", help="document type, e.g. peel-report (repeatable)")
+    g.add_argument("--doc", action="append", dest="doc_id", metavar="ID", help="document id (repeatable)")
+
+
+def _add_mode(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid", help="retrieval mode (default: hybrid)")
+    p.add_argument("-k", type=int, default=10, help="number of passages (default: 10)")
+
+
+def parse_year_range(text: str | None) -> tuple[int | None, int | None]:
+    """'2017' → (2017, 2017); '2016-2018' or '2016-18' → (2016, 2018); '2016-' / '-2018' open."""
+    if not text:
+        return None, None
+    t = text.strip().replace("–", "-").replace("/", "-")
+    parts = t.split("-")
+    try:
+        if len(parts) == 1:
+            y = int(parts[0])
+            return y, y
+        if len(parts) == 2:
+            a = int(parts[0]) if parts[0] else None
+            b = int(parts[1]) if parts[1] else None
+            if a is not None and b is not None and b < 100:
+                b = (a // 100) * 100 + b
+            if a is not None and b is not None and a > b:
+                raise ValueError
+            for y in (a, b):
+                if y is not None and not 1900 <= y <= 2100:
+                    raise ValueError
+            return a, b
+    except ValueError:
+        pass
+    raise argparse.ArgumentTypeError(f"not a year or year range: {text!r} (try 2017, 2016-2018, 2016- or -2018)")
+
+
+def _filters(args: argparse.Namespace):
+    from index.filters import Filters
+
+    y0, y1 = parse_year_range(args.year)
+    if y0 is None and y1 is None and not args.force and not args.doc_type and not args.doc_id:
+        return None
+    return Filters(year_from=y0, year_to=y1, forces=args.force, doc_types=args.doc_type, doc_ids=args.doc_id)
+
+
+def _index_dir(args: argparse.Namespace) -> Path:
+    return args.index or default_index_dir()
+
+
+def _open(args: argparse.Namespace):
+    """Open the index, or raise IndexOpenError with a message that says what to do."""
+    from index import Searcher
+
+    return Searcher.open(_index_dir(args), model=getattr(args, "model", None))
+
+
+# -- ingest ---------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.chunking import ChunkerSettings
+    from ingest.pipeline import load_corpus
+
+    paths = args.paths or default_data_paths()
+    index_dir = _index_dir(args)
+    err = _console(stderr=True)
+    quiet = args.json or args.quiet
+    t0 = time.perf_counter()
+
+    from ingest.pipeline import discover
+
+    total = len(discover(paths)[0])
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[name]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("Reading", total=total, name="")
+
+        def tick(path: Path) -> None:
+            bar.update(task, advance=1, name=path.name)
+
+        result = load_corpus(paths, ChunkerSettings(), progress=tick)
+
+    if not result.chunks:
+        summary = {"documents": 0, "chunks": 0, "skipped": [s.__dict__ for s in result.skipped]}
+        if args.json:
+            _print_json(summary)
+        for s in result.skipped:
+            err.print(f"  skipped {s.path}: {s.reason}", markup=False)
+        return _fail(f"nothing to index under {', '.join(map(str, paths))}: no readable .txt, .md, .html or .pdf files")
+
+    report = None
+    if not args.no_index:
+        from index import build_index
+
+        report = build_index(
+            result.chunks,
+            index_dir,
+            model=args.model,
+            progress=not quiet,
+            chunker_settings=ChunkerSettings().to_dict(),
+            documents=[d.to_dict() for d in result.documents],
+            texts=result.texts,
+        )
+    seconds = time.perf_counter() - t0
+    summary = {
+        "index": None if args.no_index else str(index_dir),
+        "documents": len(result.documents),
+        "chunks": len(result.chunks),
+        "tokens": result.n_tokens,
+        "near_duplicates": sum(1 for c in result.chunks if c.dup_of),
+        "embedded": getattr(report, "n_embedded", None),
+        "embeddings_reused": getattr(report, "n_cached", None),
+        "seconds": round(seconds, 2),
+        "inferred": {d.doc_id: d.inferred for d in result.documents if d.inferred},
+        "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+    }
+    if args.json:
+        _print_json(summary)
+    else:
+        out = _console()
+        out.print(
+            f"Ingested [bold]{summary['documents']}[/] documents → [bold]{summary['chunks']}[/] chunks, "
+            f"{summary['tokens']:,} tokens, in {seconds:.1f}s"
+        )
+        if report is not None:
+            out.print(f"Index: {index_dir}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
+        for doc_id, fields in summary["inferred"].items():
+            out.print(f"  {doc_id}: not in a manifest; inferred {', '.join(fields)} from the text")
+        if result.skipped:
+            out.print(f"[yellow]Skipped {len(result.skipped)} file(s):[/]")
+            for s in result.skipped:
+                out.print(f"  {s.path}: {s.reason}", markup=False)
+    return EXIT_PARTIAL if result.skipped else EXIT_OK
+
+
+# -- chunks ---------------------------------------------------------------------------
+def cmd_chunks(args: argparse.Namespace) -> int:
+    from ingest.records import Chunk
+
+    if args.paths:
+        from ingest.pipeline import load_corpus
+
+        chunks = load_corpus(args.paths).chunks
+    else:
+        index_dir = _index_dir(args)
+        path = index_dir / "chunks.jsonl"
+        if not path.is_file():
+            return _fail(f"no index at {index_dir}. Build one with: peel ingest --index {index_dir}  (or pass files: peel chunks PATH…)")
+        with path.open(encoding="utf-8") as fh:
+            chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+    if args.doc:
+        chunks = [c for c in chunks if c.doc_id in args.doc]
+        if not chunks:
+            return _fail(f"no chunks for document id(s) {', '.join(args.doc)}")
+    out = _console()
+    for c in chunks:
+        if args.json:
+            _print_json(c.to_dict())
+        else:
+            where = " › ".join(c.section) or "(no heading)"
+            out.print(f"[bold]{c.chunk_id}[/]  {c.n_tokens} tokens  [{c.char_start}:{c.char_end}]  {where}")
+    return EXIT_OK
+
+
+# -- search ---------------------------------------------------------------------------
+def _hit_text(hit, out, width: int = 400) -> None:
+    excerpt = " ".join(hit.text.split())
+    if len(excerpt) > width:
+        excerpt = excerpt[:width].rsplit(" ", 1)[0] + " …"
+    out.print(f"[bold]{hit.rank}.[/] [cyan]{hit.citation.label()}[/]  [dim]score {hit.score:.4f}[/]")
+    out.print(f"   {excerpt}", markup=False)
+    for d in hit.also_in:
+        out.print(f"   [dim]also in: {d.get('title')} ({d.get('year')})[/]")
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from index import api
+
+    if not args.query and not args.from_file:
+        return _fail("give a QUERY or --from-file FILE", EXIT_USAGE)
+    searcher = _open(args)
+    filters = _filters(args)
+    if args.from_file:
+        source = sys.stdin if str(args.from_file) == "-" else open(args.from_file, encoding="utf-8")
+        queries = [line.rstrip("\n") for line in source if line.strip()]
+        results = api.search_many(searcher, queries, k=args.k, mode=args.mode, filters=filters)
+        for q, res in zip(queries, results):
+            _print_json(res.to_dict())
+        return EXIT_OK
+    result = api.search(searcher, args.query, k=args.k, mode=args.mode, filters=filters)
+    if args.json:
+        _print_json(result.to_dict())
+        return EXIT_OK
+    out = _console()
+    if result.message:
+        out.print(f"[yellow]{result.message}[/]")
+    if not result.hits:
+        out.print("No passages matched.")
+    for hit in result.hits:
+        _hit_text(hit, out)
+    return EXIT_OK
+
+
+# -- ask ------------------------------------------------------------------------------
+def cmd_ask(args: argparse.Namespace) -> int:
+    from index import api
+    from index.answer import format_answer_text
+
+    searcher = _open(args)
+    answer = api.ask(searcher, args.question, filters=_filters(args), mode=args.mode)
+    if args.json:
+        _print_json(answer.to_dict())
+        return EXIT_OK
+    sys.stdout.write(format_answer_text(answer, color=sys.stdout.isatty()) + "\n")
+    return EXIT_OK
+
+
+# -- export ---------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    from index import api
+    from search_app import export
+
+    searcher = _open(args)
+    result = api.search(searcher, args.query, k=args.k, mode=args.mode, filters=_filters(args))
+    text = export.render(result.hits, args.format, query=args.query, documents=searcher.documents())
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        _console(stderr=True).print(f"Wrote {len(result.hits)} passages to {args.out}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+# -- eval -----------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from evals import cli as eval_cli
+
+    return eval_cli.run(args, _open)
+
+
+# -- app ------------------------------------------------------------------------------
+def cmd_app(args: argparse.Namespace) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parent / "app.py"
+    env = dict(os.environ, PEEL_INDEX=str(_index_dir(args)))
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+           "--server.address", args.host, "--browser.gatherUsageStats", "false",
+           "--server.headless", "true" if args.headless else "false"]
+    _console(stderr=True).print(f"Starting the app on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="peel",
+        description="Search and cited question answering over police inspection reports (HMICFRS PEEL).",
+        epilog="Typical use: peel ingest data/ ; peel ask 'how did DVPO use change 2016-2018?' ; peel app",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    s = sub.add_parser("ingest", help="read reports, cut chunks, build the index",
+                       description="Read .txt, .md, .html and .pdf reports (folders are searched recursively), "
+                       "cut heading-aware chunks and build the hybrid index. Unchanged chunks reuse their "
+                       "cached embeddings. Exit status 3 means some files were skipped (listed) and the rest indexed.")
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the bundled corpus, or $PEEL_DATA)")
+    _add_index(s)
+    _add_json(s)
+    s.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
+    s.add_argument("--rebuild", action="store_true", help="replace an index built with another model or format")
+    s.add_argument("--no-index", action="store_true", help="only read and chunk; report what would be indexed")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("chunks", help="print the chunked corpus (JSON Lines with --json)",
+                       description="Every chunk with its heading path, metadata and source offsets. "
+                       "Reads the index, or chunks the given files without indexing them.")
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="chunk these files instead of reading the index")
+    s.add_argument("--doc", action="append", metavar="ID", help="only this document (repeatable)")
+    _add_index(s)
+    _add_json(s)
+    s.set_defaults(func=cmd_chunks)
+
+    s = sub.add_parser("search", help="ranked passages for a query",
+                       description="Hybrid (BM25 + dense) retrieval. Year expressions in the query "
+                       "('2016-2018', 'since 2017', '2018/19') become a year filter.")
+    s.add_argument("query", nargs="?", help="free-text query")
+    s.add_argument("--from-file", metavar="FILE", help="one query per line ('-' for stdin); writes one JSON object per line")
+    _add_mode(s)
+    _add_filters(s)
+    _add_index(s)
+    _add_json(s)
+    s.set_defaults(func=cmd_search)
+
+    s = sub.add_parser("ask", help="verbatim, cited evidence sentences for a question",
+                       description="The best sentences from the top passages, each with its citation; "
+                       "grouped by year when the question is about change over time.")
+    s.add_argument("question")
+    _add_mode(s)
+    _add_filters(s)
+    _add_index(s)
+    _add_json(s)
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("export", help="cited passages as CSV, JSON Lines or Markdown")
+    s.add_argument("query")
+    s.add_argument("--format", choices=("csv", "jsonl", "md"), default="md")
+    s.add_argument("--out", metavar="FILE", help="write here instead of stdout")
+    _add_mode(s)
+    _add_filters(s)
+    _add_index(s)
+    s.set_defaults(func=cmd_export)
+
+    s = sub.add_parser("eval", help="score retrieval on the labelled query set",
+                       description="Recall@5/10, MRR@10, nDCG@10 per mode and question kind (ranx), "
+                       "TREC run files and a JSON + Markdown report under evals/reports/.")
+    s.add_argument("--queries", type=Path, help="labelled queries (default: evals/queries.jsonl)")
+    s.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes (default: bm25,dense,hybrid)")
+    s.add_argument("--split", choices=("all", "dev", "test"), default="all")
+    s.add_argument("-k", type=int, default=10)
+    s.add_argument("--check", action="store_true", help="only validate the labels against the documents and chunks")
+    s.add_argument("--tune", action="store_true", help="tune fusion on the dev split, report on the test split")
+    s.add_argument("--floor", action="store_true", help="fail (exit 1) if hybrid falls below evals/floor.json")
+    s.add_argument("--out", type=Path, help="report folder (default: evals/reports)")
+    _add_index(s)
+    _add_json(s)
+    s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("app", help="open the Streamlit app")
+    s.add_argument("--port", type=int, default=8501)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--headless", action="store_true", help="don't open a browser")
+    _add_index(s)
+    s.set_defaults(func=cmd_app)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.func(args)
+    except argparse.ArgumentTypeError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except Exception as exc:
+        from index import IndexOpenError
+
+        if isinstance(exc, IndexOpenError):
+            return _fail(str(exc))
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

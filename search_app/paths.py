@@ -1,0 +1,23 @@
+"""Where the bundled corpus and the default index live."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_DATA = PROJECT_ROOT / "data"
+
+
+def default_index_dir() -> Path:
+    """``$PEEL_INDEX`` if set, else ``.peel-index`` in the project folder."""
+    env = os.environ.get("PEEL_INDEX")
+    return Path(env).expanduser() if env else PROJECT_ROOT / ".peel-index"
+
+
+def default_data_paths() -> list[Path]:
+    """``$PEEL_DATA`` (paths separated by the OS path separator) if set, else the bundled corpus."""
+    env = os.environ.get("PEEL_DATA")
+    if env:
+        return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
+    return [BUNDLED_DATA]
