@@ -1,0 +1,112 @@
+"""Cited passages as CSV, JSON Lines and Markdown, ready for a spreadsheet or a paper."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Iterable
+
+from index.records import Hit
+
+FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown"}
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "md": "md"}
+
+CSV_COLUMNS = [
+    "rank", "score", "citation", "text", "doc_id", "title", "year", "doc_type", "force",
+    "section", "page", "char_start", "char_end", "also_in", "source", "chunk_id",
+]
+
+
+def _docs_by_id(documents: Iterable[dict[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    return {d["doc_id"]: d for d in (documents or [])}
+
+
+def to_csv(hits: list[Hit]) -> str:
+    """One row per passage; UTF-8 with a byte-order mark so spreadsheets read '£' and '’' right."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writeheader()
+    for h in hits:
+        writer.writerow(
+            {
+                "rank": h.rank,
+                "score": f"{h.score:.6f}",
+                "citation": h.citation.label(),
+                "text": h.text,
+                "doc_id": h.doc_id,
+                "title": h.title,
+                "year": h.year if h.year is not None else "",
+                "doc_type": h.doc_type,
+                "force": h.force or "",
+                "section": " › ".join(h.section),
+                "page": h.page if h.page is not None else "",
+                "char_start": h.char_start,
+                "char_end": h.char_end,
+                "also_in": "; ".join(f"{d.get('title')} ({d.get('year')})" for d in h.also_in),
+                "source": h.source,
+                "chunk_id": h.chunk_id,
+            }
+        )
+    return "\ufeff" + buf.getvalue()
+
+
+def to_jsonl(hits: list[Hit]) -> str:
+    """The same records as `peel search --json`, one passage per line."""
+    return "".join(json.dumps(h.to_dict(), ensure_ascii=False) + "\n" for h in hits)
+
+
+def _quote(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(f"> {line}" if line else ">" for line in lines)
+
+
+def reference(doc: dict[str, Any]) -> str:
+    """One reference-list entry: publisher (year) *title*. URL."""
+    publisher = doc.get("publisher") or "Unknown publisher"
+    published = str(doc.get("published") or "")[:4] or (str(max(doc["years"])) if doc.get("years") else "n.d.")
+    entry = f"{publisher} ({published}). *{doc.get('title', doc['doc_id'])}*."
+    if doc.get("url"):
+        entry += f" {doc['url']}"
+    return entry
+
+
+def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
+    """Each excerpt as a block quote followed by its full citation, then a references list."""
+    docs = _docs_by_id(documents)
+    out = []
+    if query:
+        out.append(f"# Evidence: {query}\n")
+    cited: list[str] = []
+    for h in hits:
+        out.append(_quote(h.text))
+        out.append("")
+        cite = f"— {h.citation.label()} [chars {h.char_start}–{h.char_end}]"
+        if h.also_in:
+            cite += "; also in " + "; ".join(f"{d.get('title')} ({d.get('year')})" for d in h.also_in)
+        out.append(cite)
+        out.append("")
+        for doc_id in [h.doc_id, *(d.get("doc_id") for d in h.also_in)]:
+            if doc_id and doc_id not in cited:
+                cited.append(doc_id)
+    if cited:
+        out.append("## References\n")
+        for doc_id in cited:
+            doc = docs.get(doc_id) or next(
+                ({"doc_id": h.doc_id, "title": h.title, "years": h.years} for h in hits if h.doc_id == doc_id),
+                {"doc_id": doc_id, "title": doc_id},
+            )
+            out.append(f"- {reference(doc)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
+    """Hits in one of FORMATS."""
+    if fmt == "csv":
+        return to_csv(hits)
+    if fmt == "jsonl":
+        return to_jsonl(hits)
+    if fmt == "md":
+        return to_markdown(hits, query, documents)
+    raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
