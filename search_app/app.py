@@ -1,0 +1,194 @@
+"""The Streamlit app: ask a question, read cited excerpts, take them away.
+
+Thin by design: retrieval and evidence selection come from ``index.api``; this file only
+lays out what it returns. Run with ``peel app``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from index import api  # noqa: E402
+from index.records import Answer, Hit  # noqa: E402
+from search_app import export  # noqa: E402
+from search_app.params import SearchParams, params_from_query, params_to_query  # noqa: E402
+from search_app.paths import default_data_paths, default_index_dir  # noqa: E402
+from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
+
+st.set_page_config(page_title="peel-search", page_icon="🔎", layout="wide")
+
+CSS = """
+<style>
+.peel-card {border: 1px solid #ddd; border-radius: 8px; padding: 0.8rem 1rem; margin-bottom: 0.4rem; background: #fff;}
+.peel-cite {color: #1f4e79; font-size: 0.9rem; margin-bottom: 0.4rem;}
+.peel-text {font-size: 0.95rem; line-height: 1.5;}
+.peel-answer {background: #fff3b0; padding: 0 1px;}
+.peel-also {color: #666; font-size: 0.85rem; margin-top: 0.3rem;}
+.peel-weak {border-left: 4px solid #c77c00; padding-left: 0.6rem;}
+</style>
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def get_searcher(index_dir: str):
+    """One Searcher per process, shared by every session and rerun."""
+    return api.open_index(Path(index_dir))
+
+
+def build_index_with_progress(index_dir: Path) -> None:
+    with st.status("No index yet: building one over the bundled corpus…", expanded=True) as status:
+        bar = st.progress(0.0, text="Reading documents")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done}/{total}")
+
+        report = api.build_default_index(index_dir, default_data_paths(), progress=progress)
+        status.update(label=f"Index built: {report['documents']} documents, {report['chunks']} passages", state="complete")
+
+
+def load_searcher():
+    index_dir = default_index_dir()
+    if not api.index_exists(index_dir):
+        build_index_with_progress(index_dir)
+    try:
+        return get_searcher(str(index_dir))
+    except api.IndexOpenError as exc:
+        st.error(str(exc))
+        st.stop()
+
+
+def sidebar(searcher, params: SearchParams) -> SearchParams:
+    docs = searcher.documents()
+    years = sorted({y for d in docs for y in d["years"]})
+    forces = sorted({d["force"] for d in docs if d.get("force")})
+    types = sorted({d["doc_type"] for d in docs})
+    titles = {d["doc_id"]: f"{d['title']} ({'/'.join(str(y) for y in d['years'])})" for d in docs}
+    with st.sidebar:
+        st.header("Filters")
+        mode = st.radio("Retrieval", ["hybrid", "bm25", "dense"], index=["hybrid", "bm25", "dense"].index(params.mode),
+                        horizontal=True, help="hybrid fuses keyword (BM25) and meaning (embeddings) rankings")
+        lo, hi = (years[0], years[-1]) if years else (2000, 2030)
+        y0 = params.year_from if params.year_from is not None else lo
+        y1 = params.year_to if params.year_to is not None else hi
+        use_years = st.checkbox("Limit years", value=params.year_from is not None or params.year_to is not None)
+        year_range = st.slider("Years the documents speak of", min_value=lo, max_value=max(hi, lo + 1),
+                               value=(max(lo, min(y0, hi)), min(hi, max(y1, lo))), disabled=not use_years)
+        force = st.multiselect("Force", forces, default=[f for f in params.forces if f in forces])
+        doc_type = st.multiselect("Document type", types, default=[t for t in params.doc_types if t in types])
+        doc_ids = st.multiselect("Documents", list(titles), default=[d for d in params.doc_ids if d in titles],
+                                 format_func=lambda d: titles[d])
+        k = st.slider("Passages", 3, 30, params.k)
+    return SearchParams(
+        q=params.q, mode=mode, k=k,
+        year_from=year_range[0] if use_years else None, year_to=year_range[1] if use_years else None,
+        forces=force, doc_types=doc_type, doc_ids=doc_ids,
+    )
+
+
+def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
+    """One result card; returns whether the user ticked it for export."""
+    sentences = [e.sentence for _, ev in answer.groups for e in ev if e.chunk_id == hit.chunk_id]
+    body = highlight_html(hit.text, sentence_spans_in(hit.text, sentences), term_spans(hit.text, stems))
+    import html as _html
+
+    also = ""
+    if hit.also_in:
+        also = '<div class="peel-also">Also in: ' + "; ".join(
+            _html.escape(f"{d.get('title')} ({d.get('year')})") for d in hit.also_in) + "</div>"
+    weak = " peel-weak" if not answer.strong else ""
+    st.markdown(
+        f'<div class="peel-card{weak}"><div class="peel-cite">{hit.rank}. {_html.escape(hit.citation.label())}</div>'
+        f'<div class="peel-text">{body}</div>{also}</div>',
+        unsafe_allow_html=True,
+    )
+    cols = st.columns([1, 5])
+    ticked = cols[0].checkbox("Select", key=f"tick-{key}")
+    with cols[1].expander("Whole section"):
+        section = [c for c in searcher.doc_chunks(hit.doc_id) if c.section == hit.section]
+        for c in section:
+            st.markdown(f'<div class="peel-text">{_html.escape(c.text).replace(chr(10), "<br>")}</div>',
+                        unsafe_allow_html=True)
+    return ticked
+
+
+def timeline(answer: Answer, stems) -> None:
+    import html as _html
+
+    import pandas as pd
+
+    groups = [(label, ev) for label, ev in answer.groups if ev]
+    st.subheader("Evidence over time")
+    chart = pd.DataFrame({"year": [g[0] for g in groups], "passages": [len(g[1]) for g in groups]}).set_index("year")
+    st.bar_chart(chart, height=160)
+    cols = st.columns(len(groups)) if groups else []
+    for col, (label, evidence) in zip(cols, groups):
+        with col:
+            st.markdown(f"#### {_html.escape(label)}")
+            for e in evidence:
+                text = highlight_html(e.sentence, [], term_spans(e.sentence, stems))
+                st.markdown(
+                    f'<div class="peel-card"><div class="peel-text">{text}</div>'
+                    f'<div class="peel-cite">{_html.escape(e.citation.label())}</div></div>',
+                    unsafe_allow_html=True,
+                )
+
+
+def main() -> None:
+    st.markdown(CSS, unsafe_allow_html=True)
+    st.title("peel-search")
+    st.caption("Verbatim, cited evidence from police inspection reports.")
+    searcher = load_searcher()
+
+    params, problems = params_from_query(dict(st.query_params))
+    for problem in problems:
+        st.warning(problem)
+    q = st.text_input("Question", value=params.q, placeholder="e.g. how did DVPO use change 2016–2018?")
+    params = sidebar(searcher, SearchParams(**{**params.__dict__, "q": q}))
+    st.query_params.from_dict(params_to_query(params))
+
+    if not params.q.strip():
+        st.info("Type a question, e.g. *what did inspectors say about the 101 line?*")
+        return
+
+    answer = api.ask(searcher, params.q, k_passages=params.k, filters=params.filters(), mode=params.mode)
+    stems = query_stems(params.q)
+    if not answer.hits:
+        st.warning(answer_message(answer) or "No passages match these filters.")
+        return
+    if not answer.strong:
+        st.warning("No strong evidence found. The passages below are the nearest the corpus has; "
+                   "they may not answer the question.")
+    elif answer.temporal:
+        timeline(answer, stems)
+
+    st.subheader("Passages")
+    ticked: list[Hit] = []
+    for hit in answer.hits:
+        if card(hit, answer, stems, hit.chunk_id, searcher):
+            ticked.append(hit)
+
+    st.divider()
+    st.subheader("Export")
+    chosen = ticked or answer.hits
+    st.caption(f"{'The ' + str(len(ticked)) + ' ticked' if ticked else 'All ' + str(len(chosen))} passages, with citations.")
+    cols = st.columns(3)
+    for col, fmt in zip(cols, ("csv", "jsonl", "md")):
+        col.download_button(
+            f"Download {fmt.upper()}",
+            data=export.render(chosen, fmt, query=params.q, documents=searcher.documents()),
+            file_name=f"peel-evidence.{export.EXTENSIONS[fmt]}",
+            mime=export.FORMATS[fmt],
+            key=f"dl-{fmt}",
+        )
+
+
+def answer_message(answer: Answer) -> str | None:
+    return getattr(answer, "message", None)
+
+
+main()
