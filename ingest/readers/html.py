@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import charset_normalizer
@@ -85,12 +86,12 @@ _DATA_URI = re.compile(r"""(?<=["'(=])\s*data:[\w.+-]+/[\w.+-]+[^"'()<>\s]*""", 
 
 # --- what is not content ----------------------------------------------------------------
 
-_DROP_TAGS = [
+_DROP_TAGS = {
     "script", "style", "noscript", "svg", "math", "iframe", "frame", "frameset", "object",
     "embed", "applet", "img", "picture", "video", "audio", "source", "track", "canvas", "map",
     "template", "button", "input", "select", "option", "textarea", "label", "figcaption",
     "head", "link", "meta", "dialog",
-]  # fmt: skip
+}  # fmt: skip
 _CHROME_TAGS = {"nav", "header", "footer", "aside", "form"}
 _CHROME_ROLES = {"navigation", "banner", "contentinfo", "search", "complementary", "dialog"}
 _CHROME_WORDS = {
@@ -101,7 +102,9 @@ _CHROME_WORDS = {
 _LAYOUT_PREFIX = ("has-", "with-", "no-", "without-")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
-_CAPTION = re.compile(r"^\s*(figure|fig\.|chart|graph|diagram|image|map)\s*\d+[a-z]?\s*[:.\-–—]", re.I)
+_CAPTION = re.compile(
+    r"^\s*(figure|fig\.|chart|graph|diagram|image|map)\s*\d+[a-z]?\s*[:.\-–—]", re.I
+)
 
 _HEADING_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _BLOCK_TAGS = {
@@ -121,19 +124,32 @@ def _inline(text: str) -> str:
     return _SPACES.sub(" ", text.replace(_BR, " ")).strip()
 
 
-def _is_chrome(tag: Tag, root_is_body: bool) -> bool:
-    """True for navigation, banners, footers, cookie notices, share bars, comment forms."""
+def _tag_text(tag: Tag) -> str:
+    """The text of a heading or table cell: block children are kept apart by a space."""
+    pieces: list[str] = []
+    for node in tag.descendants:
+        if isinstance(node, Tag):
+            if node.name in _BLOCK_TAGS:
+                pieces.append(" ")  # "<p>one</p><p>two</p>" must not read "onetwo"
+        elif isinstance(node, NavigableString) and not isinstance(node, PreformattedString):
+            pieces.append(str(node))
+    return _inline("".join(pieces))
+
+
+def _chrome_kind(tag: Tag, root_is_body: bool) -> str | None:
+    """Why ``tag`` is chrome: "semantic" (tag, role, hidden), "class" (id/class), or None."""
     name = tag.name
-    if name in _CHROME_TAGS and (name != "header" or root_is_body):
-        return True
+    if name in _CHROME_TAGS and name != "form" and (name != "header" or root_is_body):
+        return "semantic"
     attrs = tag.attrs or {}
-    role = str(attrs.get("role", "")).lower()
-    if role in _CHROME_ROLES:
-        return True
+    if str(attrs.get("role", "")).lower() in _CHROME_ROLES:
+        return "semantic"
     if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
-        return True
+        return "semantic"
     if _HIDDEN_STYLE.search(str(attrs.get("style", ""))):
-        return True
+        return "semantic"
+    if name == "form":
+        return "class"
     classes = attrs.get("class") or []
     tokens = list(classes) if isinstance(classes, list) else str(classes).split()
     tokens.append(str(attrs.get("id", "")))
@@ -142,8 +158,8 @@ def _is_chrome(tag: Tag, root_is_body: bool) -> bool:
         if not token or token.startswith(_LAYOUT_PREFIX):
             continue
         if _CHROME_WORDS.intersection(re.split(r"[-_\s]+", token)):
-            return True
-    return False
+            return "class"
+    return None
 
 
 def _text_len(tag: Tag) -> int:
@@ -165,16 +181,39 @@ def _content_root(soup: BeautifulSoup) -> Tag:
     return body
 
 
-def _prune(root: Tag, root_is_body: bool) -> None:
-    """Remove chrome from the content root, in place."""
-    for tag in root.find_all(True):
-        if tag.decomposed or not _is_chrome(tag, root_is_body):
-            continue
-        # A wrapper that holds the page heading is layout, whatever its class says
-        # (ASP.NET pages wrap everything in a <form>).
-        if tag.find("h1") is not None or tag.find("main") is not None:
-            continue
-        tag.decompose()
+def _remove(root: Tag, doomed: Callable[[Tag], bool]) -> None:
+    """Decompose every element under ``root`` for which ``doomed`` is true, in place.
+
+    An explicit stack that never enters a removed subtree: linear, and no recursion limit
+    on deeply nested broken markup.
+    """
+    stack = [root]
+    while stack:
+        for child in list(stack.pop().children):
+            if isinstance(child, Tag):
+                if doomed(child):
+                    child.decompose()
+                else:
+                    stack.append(child)
+
+
+def _chrome_test(root: Tag) -> Callable[[Tag], bool]:
+    """The test ``_remove`` applies to strip chrome from the content root."""
+    root_is_body = root.name in {"body", "html", "[document]"}
+    root_len = _text_len(root)
+
+    def doomed(tag: Tag) -> bool:
+        kind = _chrome_kind(tag, root_is_body)
+        if kind is None or tag.find("main") is not None:
+            return False
+        if kind == "semantic":
+            return True
+        # A class name or a <form> can be a page-wide wrapper ("sidebar-left" on the page
+        # div, ASP.NET's <form> round everything): one that holds the page heading or most
+        # of the text is layout, and dropping it would drop the page.
+        return tag.find("h1") is None and _text_len(tag) < 0.5 * root_len
+
+    return doomed
 
 
 def _is_layout_table(table: Tag) -> bool:
@@ -190,7 +229,7 @@ def _table_text(table: Tag) -> str:
     for tr in table.find_all("tr"):
         if tr.find_parent("table") is not table:
             continue  # a row of a nested table
-        cells = [_inline(cell.get_text()) for cell in tr.find_all(["td", "th"], recursive=False)]
+        cells = [_tag_text(cell) for cell in tr.find_all(["td", "th"], recursive=False)]
         if any(cells):
             rows.append(" | ".join(cells))
     return "\n".join(rows)
@@ -241,13 +280,13 @@ class _Walker:
         name = tag.name
         if name in _HEADING_TAGS:
             self._flush()
-            self._heading(_inline(tag.get_text()), _HEADING_TAGS[name])
+            self._heading(_tag_text(tag), _HEADING_TAGS[name])
             return
         if name == "table" and not _is_layout_table(tag):
             self._flush()
             caption = tag.find("caption")
             if caption is not None and caption.find_parent("table") is tag:
-                self._paragraph(caption.get_text(), "text", False)
+                self._paragraph(_tag_text(caption), "text", False)
             self._add("table", _table_text(tag))
             return
         if name == "pre":
@@ -357,7 +396,8 @@ def _title(title: str | None, site: str, h1: str | None) -> str | None:
         return head
     # Only a pipe or a spaced hyphen is a conventional site separator; an en dash is as
     # likely part of a report title ("PEEL 2016 – An inspection of Essex Police").
-    if seps[-1].group().strip() in {"|", "-"} and len(suffix.split()) <= 6 and len(head.split()) >= 2:
+    conventional = seps[-1].group().strip() in {"|", "-"}
+    if conventional and len(suffix.split()) <= 6 and len(head.split()) >= 2:
         return head
     return title
 
@@ -370,22 +410,22 @@ def read_html(path: str, raw: bytes) -> ParsedDocument:
     if not raw.strip():
         raise ValueError("empty file")
     text, warnings = _decode(raw)
+    if "\x00" in text[:4096] or text.count("\ufffd") > max(10, len(text) // 100):
+        raise ValueError("binary data, not HTML")
     text = _DATA_URI.sub("data:,", text)
     soup = BeautifulSoup(text, "lxml")
     if soup.find(True) is None:
         raise ValueError("not HTML (no elements found)")
 
     title, site = _page_title(soup)
-    for tag in soup.find_all(_DROP_TAGS):
-        if not tag.decomposed:
-            tag.decompose()
+    _remove(soup, lambda tag: tag.name in _DROP_TAGS)
     h1 = soup.find("h1")
     first_h1 = _inline(h1.get_text()) if h1 is not None else None
     for br in soup.find_all("br"):
         br.replace_with(_BR)
 
     root = _content_root(soup)
-    _prune(root, root_is_body=root.name in {"body", "html", "[document]"})
+    _remove(root, _chrome_test(root))
     found = _Walker().run(root)
 
     real_levels = [f.level for f in found if f.tag_level]

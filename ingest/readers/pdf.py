@@ -1,8 +1,8 @@
 """PDF reader: an inspection report PDF to content blocks, with page numbers.
 
-pdfplumber (on pdfminer.six) gives positioned words with font name and size. Each page's
-words are read once and grouped into lines; the rest is layout reasoning over the whole
-document:
+pdfplumber (on pdfminer.six) opens the file and interprets each page once; the glyphs of
+its pdfminer layout, with font name and size, are grouped into lines. The rest is layout
+reasoning over the whole document:
 
 * body size = the most common font size, by character count;
 * furniture = lines in the top/bottom margin band whose text (digits masked) repeats on
@@ -11,7 +11,8 @@ document:
   starts with a digit;
 * headings = runs of lines clearly larger than body (>= 1.15x), or bold at body size and
   short; levels rank the distinct heading styles by size (largest = 1);
-* tables = pdfplumber's ruled-table finder; their words are not read again as lines;
+* tables = pdfplumber's table finder, fed the ruling lines of the layout; their glyphs
+  are not read again as lines;
 * paragraphs = body lines split at vertical gaps, size changes, bullets and short final
   lines; a paragraph left open at a page end continues on the next page.
 
@@ -26,9 +27,11 @@ import os
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 import pdfplumber
+from pdfminer.layout import LTChar, LTCurve, LTFigure, LTPage, LTRect
 from pdfminer.pdfdocument import PDFEncryptionError, PDFPasswordIncorrect
 
 from ingest.furniture import is_furniture_line
@@ -42,16 +45,25 @@ MAX_LARGE_HEADING_WORDS = 30  # a large-font run longer than this is a lead para
 
 _BOLD_FONT = re.compile(r"bold|black|heavy|semibold|demi", re.I)
 _CID = re.compile(r"\(cid:\d+\)")
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+_MARK_CHARS = set("0123456789,*†‡")
+_LIGATURES = str.maketrans(
+    {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+)
+# A list item opens with a bullet glyph, "1." / "2)", "(a)" / "(iv)", or "a." / "b)".
 _BULLET = re.compile(r"^([•●▪◦‣∙·■□➢►–—*-]|\(?\d{1,2}[.)]|\([a-z0-9]{1,3}\)|[a-z][.)])\s")
 _BULLET_GLYPH = re.compile(r"^[•●▪◦‣∙·■□➢►–—*-]\s+")
-_CAPTION = re.compile(r"^\s*(figure|fig\.|chart|graph|diagram|image|map)\s*\d+[a-z]?\s*[:.\-–—]", re.I)
+_CAPTION = re.compile(
+    r"^\s*(figure|fig\.|chart|graph|diagram|image|map)\s*\d+[a-z]?\s*[:.\-–—]", re.I
+)
 _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _USELESS_TITLE = re.compile(
     r"^(untitled.*|document\d*|microsoft (word|powerpoint|excel)\b.*|powerpoint presentation"
     r"|slide \d+|.*\.(docx?|pdf|pptx?|xlsx?|indd|rtf|odt|qxp)|[\w\-]+_[\w\-_]+|[\d\W_]+)$",
     re.I,
 )
+
+
+_BBox = tuple[float, float, float, float]  # x0, top, x1, bottom
 
 
 @dataclass
@@ -66,6 +78,7 @@ class _Line:
     bottom: float
     size: float  # dominant font size, by character count
     bold: bool  # (nearly) all characters in a bold face
+    marked: bool = False  # opens with a raised number, as a footnote does
 
 
 @dataclass
@@ -82,6 +95,7 @@ class _Page:
     bottom: float
     lines: list[_Line] = field(default_factory=list)
     tables: list[_Table] = field(default_factory=list)
+    rotated: int = 0  # glyphs skipped because they do not run left to right
 
 
 @dataclass
@@ -134,124 +148,246 @@ def _clean(text: str) -> str:
     return _CID.sub("", text).translate(_LIGATURES)
 
 
-def _extract(path: str) -> tuple[list[_Page], str | None]:
-    """Read every page's words and ruled tables once; the only place pdfminer runs."""
+class _Char(NamedTuple):
+    """A glyph in page coordinates measured from the top, as pdfplumber does."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    bold: bool
+
+
+def _extract(path: str) -> tuple[list[_Page], str | None, list[str]]:
+    """Read every page's glyphs, and its ruled tables, once.
+
+    Glyphs come straight from the pdfminer layout pdfplumber computes (``page.layout``):
+    building pdfplumber's per-character dicts (``page.chars``, which ``extract_words`` and
+    the default table finder rely on) costs about three times the PDF interpretation
+    itself, which would make a 100-page report take many seconds.
+    """
     pages: list[_Page] = []
+    warnings: list[str] = []
+    failed = 0
     try:
         with pdfplumber.open(path) as pdf:
             meta_title = pdf.metadata.get("Title")
             for number, page in enumerate(pdf.pages, start=1):
-                x0, top, x1, bottom = page.bbox
-                data = _Page(number, top, bottom)
-                words = page.extract_words(extra_attrs=["fontname", "size"], keep_blank_chars=False)
-                boxes: list[tuple[float, float, float, float]] = []
-                # Finding tables costs edge analysis; a page without drawn lines has none.
-                if page.rects or page.lines or page.curves:
-                    for table in page.find_tables():
-                        text = _table_text(table.extract())
-                        if text:
-                            boxes.append(table.bbox)
-                            data.tables.append(_Table(number, table.bbox[1], text))
-                data.lines = _lines(number, [w for w in words if not _inside(w, boxes)])
-                pages.append(data)
+                try:
+                    layout = page.layout
+                except Exception as exc:  # one damaged content stream: keep the rest
+                    failed += 1
+                    warnings.append(f"page {number} could not be read: {_short_reason(exc)}")
+                    pages.append(_Page(number, 0.0, float(page.height)))
+                    continue
+                pages.append(_read_page(page, layout, number))
                 page.close()  # drop pdfplumber's per-page caches: long reports stay small
     except (PDFPasswordIncorrect, PDFEncryptionError):
         raise ValueError("PDF is encrypted (password required)") from None
     except Exception as exc:  # pdfminer raises many unrelated types on broken files
-        if isinstance(exc.args[0] if exc.args else None, (PDFPasswordIncorrect, PDFEncryptionError)):
+        cause = exc.args[0] if exc.args else None  # pdfplumber wraps pdfminer's errors
+        if isinstance(cause, (PDFPasswordIncorrect, PDFEncryptionError)):
             raise ValueError("PDF is encrypted (password required)") from None
         raise ValueError(f"PDF is truncated or damaged: {_short_reason(exc)}") from None
+    if pages and failed == len(pages):
+        raise ValueError(f"PDF is truncated or damaged: {warnings[0].split(': ', 1)[1]}")
     title = meta_title if isinstance(meta_title, str) else None
-    return pages, title
+    return pages, title, warnings
 
 
-def _inside(word: dict[str, Any], boxes: list[tuple[float, float, float, float]]) -> bool:
-    cx = (word["x0"] + word["x1"]) / 2
-    cy = (word["top"] + word["bottom"]) / 2
-    return any(b[0] - 1 <= cx <= b[2] + 1 and b[1] - 1 <= cy <= b[3] + 1 for b in boxes)
+def _read_page(page: Any, layout: LTPage, number: int) -> _Page:
+    """Glyphs and drawn edges of one page; ruled tables cut out as table blocks."""
+    height = layout.y1
+    chars: list[_Char] = []
+    edges: list[dict[str, Any]] = []
+    bold_font: dict[str, bool] = {}
+    rotated = 0
+    stack: list[Any] = [layout]
+    while stack:
+        for obj in stack.pop():
+            if isinstance(obj, LTChar):
+                text = obj.get_text()
+                if text.isspace():
+                    continue  # spaces are restored from the gaps between glyphs
+                # Rotated text is watermarks ("UNDER EMBARGO" across the page) and chart
+                # axis labels, never running prose.
+                if not obj.upright:
+                    rotated += 1
+                    continue
+                font = obj.fontname
+                if font not in bold_font:
+                    bold_font[font] = bool(_BOLD_FONT.search(font))
+                top, bottom = height - obj.y1, height - obj.y0
+                chars.append(_Char(text, obj.x0, obj.x1, top, bottom, obj.size, bold_font[font]))
+            elif isinstance(obj, LTCurve):  # LTLine and LTRect are curves too
+                edges.extend(_edges(obj, height))
+            elif isinstance(obj, LTFigure):  # form XObjects hold text as well
+                stack.append(obj)
+    data = _Page(number, 0.0, height, rotated=rotated)
+    boxes: list[_BBox] = []
+    for bbox, text in _tables(page, chars, edges):
+        boxes.append(bbox)
+        data.tables.append(_Table(number, bbox[1], text))
+    if boxes:
+        chars = [c for c in chars if not any(_inside(c, box) for box in boxes)]
+    data.lines = _lines(number, chars)
+    return data
 
 
-def _table_text(rows: list[list[str | None]]) -> str:
+def _edges(obj: LTCurve, height: float) -> list[dict[str, Any]]:
+    """Horizontal and vertical edges of a drawn path, as pdfplumber's table finder wants."""
+    if isinstance(obj, LTRect):
+        x0, y0, x1, y1 = obj.bbox
+        points = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
+    else:
+        points = list(obj.pts or [])
+    out: list[dict[str, Any]] = []
+    for (ax, ay), (bx, by) in zip(points, points[1:]):
+        if abs(ay - by) < 0.5:
+            orientation = "h"
+        elif abs(ax - bx) < 0.5:
+            orientation = "v"
+        else:
+            continue  # diagonal strokes are chart lines, not table rules
+        top, bottom = height - max(ay, by), height - min(ay, by)
+        out.append(
+            {
+                "object_type": "line_edge",
+                "orientation": orientation,
+                "x0": min(ax, bx),
+                "x1": max(ax, bx),
+                "top": top,
+                "bottom": bottom,
+                "doctop": top,
+                "width": abs(ax - bx),
+                "height": bottom - top,
+            }
+        )
+    return out
+
+
+def _tables(page: Any, chars: list[_Char], edges: list[dict[str, Any]]) -> list[tuple[_BBox, str]]:
+    """Ruled tables found by pdfplumber's table finder, from edges read off the layout."""
+    vertical = [e for e in edges if e["orientation"] == "v" and e["height"] >= 3]
+    horizontal = [e for e in edges if e["orientation"] == "h" and e["width"] >= 3]
+    if len(vertical) < 3 or len(horizontal) < 3:
+        return []  # fewer rules than the smallest 2 x 2 grid
+    settings = {
+        "vertical_strategy": "explicit",
+        "horizontal_strategy": "explicit",
+        "explicit_vertical_lines": vertical,
+        "explicit_horizontal_lines": horizontal,
+    }
+    try:
+        tables = page.find_tables(table_settings=settings)
+    except Exception:  # best effort: a table finder failure must not cost the page's text
+        return []
+    found = []
+    for table in tables:
+        in_table = [c for c in chars if _inside(c, table.bbox)]
+        rows = []
+        for row in table.rows:
+            in_row = [c for c in in_table if _inside(c, row.bbox)]
+            cells = []
+            for cell in row.cells:
+                inside = [c for c in in_row if _inside(c, cell)] if cell is not None else []
+                cells.append(" ".join(line.text for line in _lines(0, inside)))
+            rows.append(cells)
+        text = _table_text(rows)
+        if text:
+            found.append((table.bbox, text))
+    return found
+
+
+def _inside(char: _Char, box: _BBox) -> bool:
+    cx = (char.x0 + char.x1) / 2
+    cy = (char.top + char.bottom) / 2
+    return box[0] <= cx <= box[2] and box[1] <= cy <= box[3]
+
+
+def _table_text(rows: list[list[str]]) -> str:
     """A real table (>= 2 rows and 2 columns) as ' | '-joined rows; '' for a framed box."""
-    cleaned = [[" ".join(_clean(cell or "").split()) for cell in row] for row in rows]
-    cleaned = [row for row in cleaned if any(row)]
+    cleaned = [row for row in rows if any(row)]
     if len(cleaned) < 2 or max(len(row) for row in cleaned) < 2:
         return ""  # a box drawn round a paragraph or a call-out, not a table
     return "\n".join(" | ".join(row) for row in cleaned)
 
 
-def _lines(page: int, words: list[dict[str, Any]]) -> list[_Line]:
-    """Group words into lines by vertical overlap, then read each line left to right."""
-    # Rotated text is watermarks ("UNDER EMBARGO" across the page) and axis labels.
-    words = [
-        w
-        for w in words
-        if w.get("upright", True) and (_clean(w["text"]).strip() or _CID.fullmatch(w["text"]))
-    ]
-    words.sort(key=lambda w: (w["top"], w["x0"]))
-    groups: list[list[dict[str, Any]]] = []
-    spans: list[list[float]] = []
-    for word in words:
-        height = max(word["bottom"] - word["top"], 0.1)
-        for i in range(len(groups) - 1, max(len(groups) - 3, -1), -1):
-            top, bottom = spans[i]
-            overlap = min(bottom, word["bottom"]) - max(top, word["top"])
+def _lines(page: int, chars: list[_Char]) -> list[_Line]:
+    """Group glyphs into lines by vertical overlap, then read each line left to right."""
+    groups: list[list[_Char]] = []
+    tops: list[float] = []
+    bottoms: list[float] = []
+    for char in sorted(chars, key=attrgetter("top", "x0")):
+        top, bottom = char.top, char.bottom
+        height = bottom - top
+        # Sorted by top, a glyph can only belong to one of the last two lines (the
+        # previous one when it is a raised superscript that sorted early).
+        for i in (-1, -2)[: len(groups)]:
+            line_top, line_bottom = tops[i], bottoms[i]
+            overlap = min(line_bottom, bottom) - max(line_top, top)
             # Superscripts and mixed sizes overlap their line by far more than half.
-            if overlap >= 0.5 * min(height, bottom - top):
-                groups[i].append(word)
-                spans[i] = [min(top, word["top"]), max(bottom, word["bottom"])]
+            if overlap >= 0.5 * min(height, line_bottom - line_top):
+                groups[i].append(char)
+                if top < line_top:
+                    tops[i] = top
+                if bottom > line_bottom:
+                    bottoms[i] = bottom
                 break
         else:
-            groups.append([word])
-            spans.append([word["top"], word["bottom"]])
+            groups.append([char])
+            tops.append(top)
+            bottoms.append(bottom)
     return [line for group in groups if (line := _make_line(page, group)) is not None]
 
 
-def _make_line(page: int, words: list[dict[str, Any]]) -> _Line | None:
-    """One line from its words; footnote reference marks (raised small digits) dropped."""
-    sizes: Counter[float] = Counter()
-    for w in words:
-        sizes[round(w["size"], 1)] += len(w["text"])
+def _make_line(page: int, chars: list[_Char]) -> _Line | None:
+    """One line from its glyphs, spaces restored from gaps; footnote marks dropped."""
+    sizes: Counter[float] = Counter(round(c.size, 1) for c in chars)
     size = sizes.most_common(1)[0][0]
-    main_bottom = max(w["bottom"] for w in words if round(w["size"], 1) == size)
-    kept = [
-        w
-        for w in words
-        if not (
-            w["size"] <= 0.85 * size
-            and re.fullmatch(r"[\d,*†‡]+", w["text"])
-            and w["bottom"] < main_bottom - 0.15 * size
-        )
-    ]
-    kept.sort(key=lambda w: w["x0"])
+    base = max(c.bottom for c in chars if round(c.size, 1) == size)
+    raised_below = base - 0.15 * size
+    small = 0.85 * size
+    gap = 0.12 * size
+    chars.sort(key=attrgetter("x0"))
     parts: list[str] = []
-    previous: dict[str, Any] | None = None
-    for w in kept:
-        # Words split only by a font change touch each other: no space between them.
-        if previous is not None and w["x0"] - previous["x1"] > min(1.5, 0.15 * size):
-            parts.append(" ")
-        if previous is None and _CID.fullmatch(w["text"]):
+    previous: _Char | None = None
+    marked = False  # the line opens with a raised footnote number (a footnote itself)
+    n_bold = n_kept = 0
+    x0 = x1 = top = bottom = 0.0
+    for c in chars:
+        if c.size <= small and c.bottom < raised_below and c.text in _MARK_CHARS:
+            # Raised small digits are footnote references; left in, they glue onto the
+            # word before them ("crime1") and spoil search.
+            marked = marked or previous is None
+            continue
+        if previous is None:
+            x0, top, bottom = c.x0, c.top, c.bottom
             # A lone unmapped glyph opening a line is, in practice, a bullet drawn from a
             # symbol font without a Unicode map.
-            parts.append("•")
+            parts.append("• " if _CID.fullmatch(c.text) else c.text)
         else:
-            parts.append(_clean(w["text"]))
-        previous = w
-    text = " ".join("".join(parts).split())
+            same_spot = abs(c.x0 - previous.x0) < 1 and abs(c.top - previous.top) < 1
+            if c.text == previous.text and same_spot:
+                continue  # the same glyph printed twice (fake bold)
+            if c.x0 - previous.x1 > gap:
+                parts.append(" ")
+            parts.append(c.text)
+            if c.top < top:
+                top = c.top
+            if c.bottom > bottom:
+                bottom = c.bottom
+        if c.x1 > x1:
+            x1 = c.x1
+        n_kept += 1
+        n_bold += c.bold
+        previous = c
+    text = " ".join(_clean("".join(parts)).split())
     if not text:
         return None
-    bold_chars = sum(len(w["text"]) for w in kept if _BOLD_FONT.search(w.get("fontname", "")))
-    total = sum(len(w["text"]) for w in kept)
-    return _Line(
-        page=page,
-        text=text,
-        x0=min(w["x0"] for w in kept),
-        x1=max(w["x1"] for w in kept),
-        top=min(w["top"] for w in kept),
-        bottom=max(w["bottom"] for w in kept),
-        size=size,
-        bold=bold_chars >= 0.9 * total,
-    )
+    return _Line(page, text, x0, x1, top, bottom, size, n_bold >= 0.9 * n_kept, marked)
 
 
 # --- classification ---------------------------------------------------------------------
@@ -304,7 +440,7 @@ def _drop_footnotes(pages: list[_Page], body: float) -> None:
             continue  # a page set entirely in small type (an annex): not footnotes
         middle = page.top + 0.5 * (page.bottom - page.top)
         for i in range(start, len(lines)):
-            if re.match(r"\d", lines[i].text) and lines[i].top > middle:
+            if (lines[i].marked or re.match(r"\d", lines[i].text)) and lines[i].top > middle:
                 page.lines = lines[:i]
                 break
         else:
@@ -317,7 +453,8 @@ def _heading_style(line: _Line, body: float) -> tuple[float, bool] | None:
         return None  # big numbers in infographics are not headings
     if line.size >= HEADING_RATIO * body:
         return (round(line.size * 2) / 2, line.bold)
-    if line.bold and abs(line.size - body) <= 0.1 * body and len(line.text.split()) <= MAX_HEADING_WORDS:
+    short = len(line.text.split()) <= MAX_HEADING_WORDS
+    if line.bold and short and abs(line.size - body) <= 0.1 * body:
         return (body, True)
     return None
 
@@ -417,22 +554,21 @@ def _assemble(pages: list[_Page], body: float) -> list[tuple[_Para | _Table, int
     layout = _Layout.measure(pages, body)
     items = _items(pages)
 
-    # Group runs of same-style candidate lines (wrapped headings) first.
-    runs: list[list[_Line]] = []
+    # Runs of same-style candidate lines first: a wrapped heading is one heading.
+    blocks: list[_Line | _Table | _Para] = []
     styles: list[tuple[float, bool]] = []
-    blocks: list[_Para | _Table] = []
     i = 0
     while i < len(items):
         item = items[i]
         style = _heading_style(item, body) if isinstance(item, _Line) else None
         if style is None:
-            blocks.append(item if isinstance(item, _Table) else _Para("line", [item]))
+            blocks.append(item)
             i += 1
             continue
         run = [item]
-        j = i + 1
-        while j < len(items):
-            nxt = items[j]
+        i += 1
+        while i < len(items):
+            nxt = items[i]
             if (
                 not isinstance(nxt, _Line)
                 or nxt.page != run[-1].page
@@ -441,15 +577,14 @@ def _assemble(pages: list[_Page], body: float) -> list[tuple[_Para | _Table, int
             ):
                 break
             run.append(nxt)
-            j += 1
+            i += 1
         if _is_heading(run, style, body):
             blocks.append(_Para("heading", run))
-            runs.append(run)
             styles.append(style)
         else:
-            blocks.extend(_Para("line", [line]) for line in run)
-        i = j
+            blocks.extend(run)
 
+    # Heading levels rank the distinct heading styles: larger first, bold before regular.
     ranked = sorted(set(styles), key=lambda s: (-s[0], not s[1]))
     level_of = {style: min(6, rank + 1) for rank, style in enumerate(ranked)}
     heading_levels = iter(level_of[s] for s in styles)
@@ -467,17 +602,15 @@ def _assemble(pages: list[_Page], body: float) -> list[tuple[_Para | _Table, int
         if isinstance(block, _Table):
             close()
             result.append((block, block.page))
-        elif block.kind == "heading":
+        elif isinstance(block, _Para):
             close()
             block.level = next(heading_levels)
             result.append((block, block.lines[0].page))
+        elif open_para is not None and layout.continues(open_para, block):
+            open_para.lines.append(block)
         else:
-            line = block.lines[0]
-            if open_para is not None and layout.continues(open_para, line):
-                open_para.lines.append(line)
-            else:
-                close()
-                open_para = _Para("list" if _BULLET.match(line.text) else "text", [line])
+            close()
+            open_para = _Para("list" if _BULLET.match(block.text) else "text", [block])
     close()
     return result
 
@@ -517,18 +650,20 @@ def _first_page_title(pages: list[_Page]) -> str | None:
 def read_pdf(path: str) -> ParsedDocument:
     """Parse a PDF into content blocks with page numbers; raise ValueError if unreadable."""
     _check_file(path)
-    pages, meta_title = _extract(path)
-    warnings: list[str] = []
+    pages, meta_title, warnings = _extract(path)
+    sideways = [page.number for page in pages if page.rotated > 50 and not page.lines]
     if not any(page.lines or page.tables for page in pages):
+        if sideways:
+            raise ValueError("PDF text all runs sideways (rotated pages); not read")
         raise ValueError("PDF has no extractable text (scanned?)")
-    empty = sum(1 for page in pages if not page.lines and not page.tables)
+    if sideways:
+        warnings.append(f"pages with sideways text skipped: {', '.join(map(str, sideways))}")
+    empty = sum(1 for p in pages if not p.lines and not p.tables and p.number not in sideways)
     if empty:
         warnings.append(f"{empty} of {len(pages)} pages have no extractable text (scanned?)")
 
     title = _meaningful(meta_title)
     _drop_furniture(pages)
-    if not any(page.lines or page.tables for page in pages):
-        raise ValueError("PDF has no extractable text beyond page furniture")
     body = _body_size(pages) if any(page.lines for page in pages) else 0.0
     _drop_footnotes(pages, body)
     title = title or _first_page_title(pages)
@@ -545,6 +680,10 @@ def read_pdf(path: str) -> ParsedDocument:
         blocks.append(Block(text, offset, offset + len(text), kind, level, page))
         parts.append(text)
         offset += len(text)
+    if not blocks:
+        raise ValueError("PDF has no extractable text beyond page furniture")
+    if title is None:
+        title = next((b.text for b in blocks if b.kind == "heading"), None)
     return ParsedDocument(
         path=path, fmt="pdf", text="\n\n".join(parts), blocks=blocks, title=title, warnings=warnings
     )
