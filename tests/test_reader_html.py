@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 
@@ -148,12 +147,10 @@ def test_title_drops_site_suffix(report: ParsedDocument) -> None:
     assert report.title == TITLE
 
 
-def test_huge_inline_image_is_fast() -> None:
+def test_huge_inline_image_is_left_out() -> None:
     raw = _report_page(image_bytes=6_000_000)  # ~8 MB of base64 in one attribute
     assert len(raw) > 7_000_000
-    started = time.perf_counter()
     doc = read_html("big.html", raw)
-    assert time.perf_counter() - started < 5
     assert "iVBOR" not in doc.text
     assert [b.text for b in doc.blocks if b.kind == "heading"][0] == TITLE
 
