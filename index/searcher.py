@@ -1,0 +1,396 @@
+"""The read side: one `Searcher` per index folder, shared by every thread of the app.
+
+``search`` is pure retrieval: the caller (``index.query``) parses the question into a
+`Filters` and expansion terms. Hybrid mode takes the top ``candidates`` of BM25 and of the
+dense index, both *within* the filter, fuses them (RRF k=60 by default) and folds
+near-duplicates so one hit cites every document its passage appears in.
+
+A Searcher is immutable after ``open``; every query works on local state only, and the
+model's ``encode`` is serialised by a lock inside the embedder, so concurrent searches
+from many threads are safe.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ingest.records import Chunk
+
+from . import fusion as fusion_mod
+from .bm25 import query_tokens
+from .embedder import Embedder
+from .filters import FilterIndex, Filters
+from .records import Hit
+from .store import IndexFiles, open_index
+
+MODES = ("hybrid", "bm25", "dense")
+FUSIONS = ("rrf", "weighted")
+
+
+def _also_in_entry(c: Chunk) -> dict[str, Any]:
+    return {
+        "chunk_id": c.chunk_id,
+        "doc_id": c.doc_id,
+        "title": c.title,
+        "year": c.year,
+        "section": list(c.section),
+        "page": c.page,
+        "char_start": c.char_start,
+        "char_end": c.char_end,
+        "source": c.source,
+    }
+
+
+class Searcher:
+    """Hybrid (BM25 + dense) search over one index folder."""
+
+    def __init__(
+        self,
+        files: IndexFiles,
+        *,
+        fusion: str = "rrf",
+        rrf_k: int = fusion_mod.RRF_K,
+        weights: Sequence[float] | None = None,
+        norm: str = "minmax",
+    ) -> None:
+        if fusion not in FUSIONS:
+            raise ValueError(f"Unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
+        self.path: Path = files.path
+        self._manifest = files.manifest
+        self._chunks: tuple[Chunk, ...] = tuple(files.chunks)
+        self._bm25 = files.bm25
+        self._dense = files.dense
+        self.embedder: Embedder = files.embedder
+        self.fusion = fusion
+        self.rrf_k = rrf_k
+        self.weights = list(weights) if weights is not None else None  # (bm25, dense)
+        self.norm = norm
+
+        n = len(self._chunks)
+        self._row: dict[str, int] = {c.chunk_id: i for i, c in enumerate(self._chunks)}
+        self._filters = FilterIndex(self._chunks)
+
+        by_doc: dict[str, list[int]] = {}
+        for i, c in enumerate(self._chunks):
+            by_doc.setdefault(c.doc_id, []).append(i)
+        self._doc_rows = {
+            d: sorted(rows, key=lambda r: (self._chunks[r].position, r)) for d, rows in by_doc.items()
+        }
+
+        # Near-duplicate groups: every chunk points at the root of its dup_of chain.
+        root = np.arange(n)
+        for i, c in enumerate(self._chunks):
+            r, seen = i, {i}
+            while True:
+                target = self._chunks[r].dup_of
+                nxt = self._row.get(target) if target else None
+                if nxt is None or nxt in seen:
+                    break
+                seen.add(nxt)
+                r = nxt
+            root[i] = r
+        self._root = root
+        groups: dict[int, list[int]] = {}
+        for i in range(n):
+            groups.setdefault(int(root[i]), []).append(i)
+        # root first, then the others in index order
+        self._groups = {
+            g: sorted(rows, key=lambda r: (r != g, r)) for g, rows in groups.items() if len(rows) > 1
+        }
+        self._documents = self._summarise_documents(files.documents)
+        self._texts: dict[str, str] = files.texts or {}
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        index_dir: Path | str,
+        model: str | None = None,
+        *,
+        fusion: str = "rrf",
+        rrf_k: int = fusion_mod.RRF_K,
+        weights: Sequence[float] | None = None,
+        norm: str = "minmax",
+    ) -> "Searcher":
+        """Open an index folder. Raises `IndexOpenError` with a plain message when there is
+        no index, it is damaged, of another format version, or built with another model."""
+        return cls(open_index(index_dir, model), fusion=fusion, rrf_k=rrf_k, weights=weights, norm=norm)
+
+    def warmup(self) -> None:
+        """Load the model and run one query, so the first user query is fast."""
+        self.search("warm up", k=1)
+
+    # --- the corpus ---------------------------------------------------------------------
+
+    @property
+    def chunks(self) -> tuple[Chunk, ...]:
+        return self._chunks
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self._manifest
+
+    def __len__(self) -> int:
+        return len(self._chunks)
+
+    def get(self, chunk_id: str) -> Chunk | None:
+        row = self._row.get(chunk_id)
+        return self._chunks[row] if row is not None else None
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        """The document's chunks in reading order (by position)."""
+        return [self._chunks[r] for r in self._doc_rows.get(doc_id, [])]
+
+    def duplicates(self, chunk_id: str) -> list[Chunk]:
+        """Every other chunk carrying the same passage (its near-duplicate group)."""
+        row = self._row.get(chunk_id)
+        if row is None:
+            return []
+        members = self._groups.get(int(self._root[row]), [])
+        return [self._chunks[r] for r in members if r != row]
+
+    def _summarise_documents(self, metas: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for c in self._chunks:
+            d = out.get(c.doc_id)
+            if d is None:
+                d = out[c.doc_id] = {
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "years": set(),
+                    "doc_type": c.doc_type,
+                    "force": c.force,
+                    "source": c.source,
+                    "n_chunks": 0,
+                }
+            d["years"].update(c.years)
+            d["n_chunks"] += 1
+        by_id = {m.get("doc_id"): m for m in (metas or []) if isinstance(m, dict)}
+        docs = []
+        for d in out.values():
+            years = sorted(d["years"])
+            # The ingest metadata (publisher, published, url …) where the build was given it;
+            # what the chunks say about title/force/type/years wins, so filters and menus agree.
+            docs.append({**by_id.get(d["doc_id"], {}), **d, "years": years, "year": years[-1] if years else None})
+        return docs
+
+    def documents(self) -> list[dict[str, Any]]:
+        """One summary per document, in index order: doc_id, title, years, year, doc_type,
+        force, source, n_chunks, plus the ingest metadata (publisher, published, url, …)
+        when the index was built with it. What the app's filter menus are made from."""
+        return [{**d, "years": list(d["years"])} for d in self._documents]
+
+    def doc_text(self, doc_id: str) -> str | None:
+        """The text a document's chunk offsets refer to (None if the index has no texts)."""
+        return self._texts.get(doc_id)
+
+    source_text = doc_text
+
+    def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
+        """Normalised query vectors from the index's model (cached, thread-safe)."""
+        return self.embedder.encode_queries(queries)
+
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        """Normalised passage/sentence vectors from the index's model."""
+        return self.embedder.encode(texts, batch_size=batch_size)
+
+    def allowed(self, filters: Filters | None) -> np.ndarray | None:
+        """Boolean mask over `chunks` of what ``filters`` allows (None: everything)."""
+        return self._filters.mask(_as_filters(filters))
+
+    def count(self, filters: Filters | None = None) -> int:
+        """How many chunks the filter allows."""
+        mask = self.allowed(filters)
+        return len(self._chunks) if mask is None else int(mask.sum())
+
+    # --- search -------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | None = None,
+        expansions: Sequence[str] | None = None,
+        fold: bool = True,
+        candidates: int = 100,
+        *,
+        fusion: str | None = None,
+    ) -> list[Hit]:
+        """The k best passages for ``query`` within ``filters``.
+
+        mode: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``expansions`` are extra
+        terms added to the BM25 query only. With ``fold``, near-duplicates fold into the
+        best-ranked copy's ``also_in``. ``fusion`` overrides the Searcher's setting.
+        """
+        _check(mode, fusion)
+        qvec = None
+        if mode != "bm25" and query.strip():
+            qvec = self.embedder.encode_query(query)
+        return self._search_one(query, qvec, k, mode, filters, expansions, fold, candidates, fusion)
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        k: int = 10,
+        mode: str = "hybrid",
+        filters: Filters | Sequence[Filters | None] | None = None,
+        expansions: Sequence[Sequence[str] | None] | None = None,
+        fold: bool = True,
+        candidates: int = 100,
+        *,
+        fusion: str | None = None,
+    ) -> list[list[Hit]]:
+        """`search` for many queries; query vectors are encoded in one batch.
+
+        ``filters`` is one Filters for all queries or one per query; ``expansions`` is one
+        list of terms per query (or None)."""
+        _check(mode, fusion)
+        queries = list(queries)
+        per_filters = (
+            list(filters) if isinstance(filters, (list, tuple)) else [filters] * len(queries)
+        )
+        per_exp = list(expansions) if expansions is not None else [None] * len(queries)
+        if len(per_filters) != len(queries) or len(per_exp) != len(queries):
+            raise ValueError("filters and expansions must have one entry per query")
+        vecs: list[np.ndarray | None] = [None] * len(queries)
+        if mode != "bm25":
+            todo = [i for i, q in enumerate(queries) if q.strip()]
+            if todo:
+                encoded = self.embedder.encode_queries([queries[i] for i in todo])
+                for i, v in zip(todo, encoded):
+                    vecs[i] = v
+        return [
+            self._search_one(q, v, k, mode, f, e, fold, candidates, fusion)
+            for q, v, f, e in zip(queries, vecs, per_filters, per_exp)
+        ]
+
+    def _search_one(
+        self,
+        query: str,
+        qvec: np.ndarray | None,
+        k: int,
+        mode: str,
+        filters: Filters | None,
+        expansions: Sequence[str] | None,
+        fold: bool,
+        candidates: int,
+        fusion: str | None,
+    ) -> list[Hit]:
+        n = len(self._chunks)
+        if k <= 0 or not query.strip() or n == 0:
+            return []
+        mask = self._filters.mask(_as_filters(filters))
+        if mask is not None and not mask.any():
+            return []
+        tokens = query_tokens(query, expansions) if mode != "dense" else []
+        fusion = fusion or self.fusion
+        n_cand = max(int(candidates), k)
+        while True:
+            lists: dict[str, list[tuple[int, float]]] = {}
+            if mode in ("hybrid", "bm25"):
+                lists["bm25"] = self._bm25.search(tokens, n_cand, mask)
+            if mode in ("hybrid", "dense") and qvec is not None:
+                lists["dense"] = self._dense.search(qvec, n_cand, mask)
+            if mode == "hybrid":
+                names = list(lists)
+                weights = None
+                if self.weights is not None:
+                    by_name = dict(zip(("bm25", "dense"), self.weights))
+                    weights = [by_name[name] for name in names]
+                fused = fusion_mod.fuse(
+                    [lists[name] for name in names],
+                    fusion,
+                    k=self.rrf_k,
+                    weights=weights,
+                    norm=self.norm,
+                )
+            else:
+                fused = lists.get(mode, [])
+            hits = self._assemble(fused, lists, k, fold, mask)
+            truncated = any(len(res) >= n_cand for res in lists.values())
+            if len(hits) >= k or not truncated or n_cand >= n:
+                return hits
+            n_cand = min(n, n_cand * 4)  # folding ate into k: look deeper
+
+    def _assemble(
+        self,
+        fused: Sequence[tuple[int, float]],
+        lists: dict[str, list[tuple[int, float]]],
+        k: int,
+        fold: bool,
+        mask: np.ndarray | None,
+    ) -> list[Hit]:
+        per = {
+            name: {row: (rank, score) for rank, (row, score) in enumerate(res, start=1)}
+            for name, res in lists.items()
+        }
+        hits: list[Hit] = []
+        group_hit: dict[int, Hit] = {}
+        ranked_dups: dict[int, list[int]] = {}
+        for row, score in fused:
+            g = int(self._root[row])
+            if fold and g in group_hit:
+                ranked_dups[g].append(row)
+                continue
+            if len(hits) >= k:
+                break
+            c = self._chunks[row]
+            ranks, scores = {}, {}
+            for name, table in per.items():
+                if row in table:
+                    ranks[name], scores[name] = table[row][0], float(table[row][1])
+            hit = Hit(
+                rank=len(hits) + 1,
+                score=float(score),
+                chunk_id=c.chunk_id,
+                doc_id=c.doc_id,
+                title=c.title,
+                year=c.year,
+                years=list(c.years),
+                doc_type=c.doc_type,
+                force=c.force,
+                section=list(c.section),
+                text=c.text,
+                char_start=c.char_start,
+                char_end=c.char_end,
+                page=c.page,
+                source=c.source,
+                ranks=ranks,
+                scores=scores,
+            )
+            hits.append(hit)
+            group_hit[g] = hit
+            ranked_dups[g] = []
+        if fold:
+            for g, hit in group_hit.items():
+                members = self._groups.get(g)
+                if not members:
+                    continue
+                own = self._row[hit.chunk_id]
+                ordered = list(dict.fromkeys([*ranked_dups[g], *members]))
+                hit.also_in = [
+                    _also_in_entry(self._chunks[r])
+                    for r in ordered
+                    if r != own and (mask is None or mask[r])
+                ]
+        return hits
+
+
+def _as_filters(filters: Filters | dict | None) -> Filters | None:
+    if filters is None or isinstance(filters, Filters):
+        return filters
+    if isinstance(filters, dict):
+        return Filters(**filters)
+    raise TypeError(f"filters must be a Filters, a dict or None, not {type(filters).__name__}")
+
+
+def _check(mode: str, fusion: str | None) -> None:
+    if mode not in MODES:
+        raise ValueError(f"Unknown search mode {mode!r}: use one of {', '.join(MODES)}")
+    if fusion is not None and fusion not in FUSIONS:
+        raise ValueError(f"Unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
