@@ -87,6 +87,14 @@ class Evidence:
     citation: Citation
     chunk_id: str
     highlights: list[tuple[int, int]] = field(default_factory=list)  # query-term spans in sentence
+    # The sentences just before / after ``sentence`` in the chunk, verbatim, when shown for
+    # context ("" otherwise). ``sentence`` itself is always the answering sentence.
+    context_before: str = ""
+    context_after: str = ""
+    # True when char_start/char_end were aligned with the source text; False when they are
+    # the chunk's char_start plus the sentence's offset in the chunk text (may be off by
+    # the whitespace the chunk normalised).
+    offsets_exact: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -103,6 +111,9 @@ class Answer:
     temporal: bool  # True when the question is about change over time
     groups: list[tuple[str, list[Evidence]]]  # (label e.g. "2016" or "All years", evidence)
     hits: list[Hit] = field(default_factory=list)
+    # labels of groups whose evidence is only the nearest material, not a close match
+    # (every group when ``strong`` is False)
+    weak_groups: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -113,4 +124,5 @@ class Answer:
                 {"label": label, "evidence": [e.to_dict() for e in ev]} for label, ev in self.groups
             ],
             "hits": [h.to_dict() for h in self.hits],
+            "weak_groups": list(self.weak_groups),
         }
