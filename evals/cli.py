@@ -35,7 +35,7 @@ def check(queries, searcher) -> list[str]:
     """Label problems: phrases missing from their documents, or matching no chunk."""
     from evals.labels import check_phrases, unmatched_phrases
 
-    texts = {doc_id: searcher.source_text(doc_id) for doc_id in {r.doc_id for q in queries for r in q.relevant}}
+    texts = {doc_id: searcher.doc_text(doc_id) for doc_id in {r.doc_id for q in queries for r in q.relevant}}
     problems = [f"unknown document id in labels: {d}" for d, t in texts.items() if t is None]
     problems += check_phrases(queries, {d: t for d, t in texts.items() if t is not None})
     problems += unmatched_phrases(queries, searcher.chunks)

@@ -275,7 +275,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(answer.to_dict())
         return EXIT_OK
-    sys.stdout.write(format_answer_text(answer, color=sys.stdout.isatty()) + "\n")
+    sys.stdout.write(format_answer_text(answer, ansi=sys.stdout.isatty()) + "\n")
     return EXIT_OK
 
 
