@@ -87,6 +87,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         grid = [{"method": "rrf", "k": k} for k in (5, 10, 20, 40, 60, 100)]
         grid += [{"method": "weighted", "weights": [1 - w, w], "norm": norm}
                  for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8) for norm in ("minmax", "zscore")]
+        grid = [{**g, "weights": [round(x, 2) for x in g["weights"]]} if "weights" in g else g for g in grid]
         tuning = tune_fusion(queries, searcher.chunks, rankings,
                              lambda b, d, **p: fuse([b, d], **p), grid, metric="mrr@10", k=args.k)
     paths = write_report(result, args.out, tuning=tuning)
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         data["floor_failures"] = floor_failures
         print(json.dumps(data, default=str))
     else:
-        metrics = ["recall@5", "recall@10", "mrr@10", "ndcg@10"]
+        metrics = ["hit_rate@5", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
         kinds = ["all"] + sorted({g for m in result.scores.values() for g in m if g != "all"})
         for metric in metrics:
             table = Table(title=f"{metric} ({result.split}, {result.counts.get('answerable', '?')} answerable questions)")

@@ -9,6 +9,8 @@ Definitions
 -----------
 * ``recall@5``, ``recall@10``: relevant passages (grade >= 1) in the top k / all relevant
   passages of the question (ranx ``recall@k``).
+* ``hit_rate@5``: 1 if at least one relevant passage is in the top 5, else 0 (ranx
+  ``hit_rate@5``): "an answering passage in the top 5".
 * ``mrr@10``: 1 / rank of the first relevant passage in the top 10, else 0 (ranx).
 * ``ndcg@10``: ranx ``ndcg@10``, Järvelin & Kekäläinen: gain = grade (1 or 2), discount
   ``log2(rank + 1)``, normalised by the ideal ordering of the question's qrels.
@@ -49,7 +51,7 @@ from evals.labels import (
 )
 from ingest.records import Chunk
 
-METRICS = ("recall@5", "recall@10", "mrr@10", "ndcg@10")
+METRICS = ("hit_rate@5", "recall@5", "recall@10", "mrr@10", "ndcg@10")
 YEAR_CUTOFF = 10
 REPORTS_DIR = Path(__file__).with_name("reports")
 SPLIT_CHOICES = ("all", "dev", "test")

@@ -44,6 +44,14 @@ def _also_in_entry(c: Chunk) -> dict[str, Any]:
     }
 
 
+# Hybrid fusion default, chosen with `peel eval --tune` on the dev split and kept because it
+# won on the held-out test split (MRR@10 0.78 vs 0.68 for RRF k=60; hit@5 0.875 vs 0.775):
+# min-max normalised scores, dense weighted above BM25, so BM25's confident ranks on
+# lay-language questions no longer outvote dense's right ones.
+DEFAULT_FUSION = "weighted"
+DEFAULT_WEIGHTS = (0.3, 0.7)  # (bm25, dense)
+
+
 class Searcher:
     """Hybrid (BM25 + dense) search over one index folder."""
 
@@ -51,9 +59,9 @@ class Searcher:
         self,
         files: IndexFiles,
         *,
-        fusion: str = "rrf",
+        fusion: str = DEFAULT_FUSION,
         rrf_k: int = fusion_mod.RRF_K,
-        weights: Sequence[float] | None = None,
+        weights: Sequence[float] | None = DEFAULT_WEIGHTS,
         norm: str = "minmax",
     ) -> None:
         if fusion not in FUSIONS:
@@ -111,9 +119,9 @@ class Searcher:
         index_dir: Path | str,
         model: str | None = None,
         *,
-        fusion: str = "rrf",
+        fusion: str = DEFAULT_FUSION,
         rrf_k: int = fusion_mod.RRF_K,
-        weights: Sequence[float] | None = None,
+        weights: Sequence[float] | None = DEFAULT_WEIGHTS,
         norm: str = "minmax",
     ) -> "Searcher":
         """Open an index folder. Raises `IndexOpenError` with a plain message when there is

@@ -233,7 +233,7 @@ def test_filter_with_no_match_returns_nothing(searcher):
 
 
 def test_hybrid_hits_carry_both_retrievers_and_fused_ranks(searcher):
-    hits = searcher.search("stop and search data published monthly", k=5)
+    hits = searcher.search("stop and search data published monthly", k=5, fusion="rrf")
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert hits[0].chunk_id == "kent-2017:0"
     assert set(hits[0].ranks) == {"bm25", "dense"}
@@ -242,9 +242,10 @@ def test_hybrid_hits_carry_both_retrievers_and_fused_ranks(searcher):
               @ searcher._dense.vectors[searcher._row["kent-2017:0"]]), abs=1e-5)
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
-    # fused RRF score = sum of 1/(60 + rank) over the retrievers that found it
+    # fused RRF score = sum of w/(60 + rank) over the retrievers that found it
     h = hits[0]
-    assert h.score == pytest.approx(sum(1 / (60 + r) for r in h.ranks.values()))
+    w = dict(zip(("bm25", "dense"), searcher.weights or (1.0, 1.0)))
+    assert h.score == pytest.approx(sum(w[name] / (60 + r) for name, r in h.ranks.items()))
 
 
 def test_duplicates_fold_into_one_hit_that_cites_every_document(searcher):
