@@ -19,7 +19,7 @@ from index.records import Answer, Hit
 from index.store import IndexOpenError
 
 __all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask", "merge_filters",
-           "build_default_index", "IndexOpenError"]
+           "build_default_index", "query_terms", "IndexOpenError"]
 
 
 @dataclass
@@ -85,6 +85,13 @@ def _glossary():
 
         _GLOSSARY = load_glossary()
     return _GLOSSARY
+
+
+def query_terms(query: str) -> list[str]:
+    """Glossary expansions of a query (acronym ↔ full name), e.g. for highlighting."""
+    from index.query import parse_query
+
+    return list(parse_query(query, _glossary()).expansions)
 
 
 def search(searcher, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None) -> SearchResult:

@@ -129,6 +129,8 @@ def timeline(answer: Answer, stems) -> None:
     for col, (label, evidence) in zip(cols, groups):
         with col:
             st.markdown(f"#### {_html.escape(label)}")
+            if label in answer.weak_groups:
+                st.caption("No close match for this period — nearest passage")
             for e in evidence:
                 text = highlight_html(e.sentence, [], term_spans(e.sentence, stems))
                 st.markdown(
@@ -156,7 +158,7 @@ def main() -> None:
         return
 
     answer = api.ask(searcher, params.q, k_passages=params.k, filters=params.filters(), mode=params.mode)
-    stems = query_stems(params.q)
+    stems = query_stems(params.q, api.query_terms(params.q))
     if not answer.hits:
         st.warning(answer_message(answer) or "No passages match these filters.")
         return

@@ -13,7 +13,7 @@ from functools import lru_cache
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
 _STOP = frozenset(
     "a an and are as at be been by can did do does for from had has have how in into is it its of on or "
-    "so than that the their them there these this those to was were what when where which who why will "
+    "so than that the their them there these this those to use used was were what when where which who why will "
     "with would about over between since after before during change changed changes force police".split()
 )
 
@@ -35,11 +35,18 @@ def query_stems(query: str, extra: list[str] | tuple[str, ...] = ()) -> frozense
     return frozenset(_stem(w) for w in words if w.lower() not in _STOP and (len(w) > 2 or w.isupper()))
 
 
+def _matches(word: str, stems: frozenset[str]) -> bool:
+    if _stem(word) in stems:
+        return True
+    # Snowball keeps the "s" of acronym plurals ("DVPOs" → "dvpos"): try without it.
+    return word[:-1].isupper() and word.endswith("s") and _stem(word[:-1]) in stems
+
+
 def term_spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
     """Spans of words in ``text`` whose stem is one of ``stems``."""
     if not stems:
         return []
-    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _stem(m.group()) in stems]
+    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _matches(m.group(), stems)]
 
 
 def highlight_html(text: str, sentence_spans: list[tuple[int, int]], terms: list[tuple[int, int]]) -> str:

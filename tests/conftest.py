@@ -1,0 +1,34 @@
+"""Shared fixtures: the bundled corpus indexed once per test session."""
+
+from __future__ import annotations
+
+import os
+
+# Set before anything imports them: nothing may be fetched from a hub, and ranx's numba
+# kernels would spend a minute compiling for a few dozen toy questions.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("NUMBA_DISABLE_JIT", "1")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory) -> Path:
+    """An index of data/ built the way `peel ingest` builds it (embeds ~440 passages once)."""
+    from index import api
+
+    path = tmp_path_factory.mktemp("bundled") / "index"
+    api.build_default_index(path, [DATA])
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled_searcher(bundled_index):
+    from index import api
+
+    return api.open_index(bundled_index)

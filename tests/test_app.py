@@ -1,0 +1,85 @@
+"""The Streamlit app's logic, driven headless with streamlit.testing.v1.AppTest."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "search_app" / "app.py")
+
+
+@pytest.fixture
+def app(bundled_index, monkeypatch):
+    monkeypatch.setenv("PEEL_INDEX", str(bundled_index))
+
+    def run(**params) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=180)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return run
+
+
+def _cards(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if 'class="peel-card' in m.value and "peel-cite" in m.value]
+
+
+def _citations(at: AppTest) -> list[str]:
+    return [re.search(r'class="peel-cite">(.*?)</div>', c).group(1) for c in _cards(at)]
+
+
+def test_a_question_in_the_link_shows_cited_excerpts(app):
+    at = app(q="what did inspectors say about the 101 line?")
+    cites = _citations(at)
+    assert len(cites) >= 5
+    assert all(re.search(r"\(\d{4}\) › ", c) for c in cites[:5])  # title (year) › section
+    assert any("101" in c for c in _cards(at))
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download JSONL", "Download MD"]
+
+
+def test_filters_from_the_link_narrow_results(app):
+    at = app(q="domestic abuse", doc="essex-peel-2018-19-report")
+    cites = _citations(at)
+    assert cites and all("2018/19 – An inspection of Essex Police" in c for c in cites)
+    assert [d for d in at.sidebar.multiselect if d.label == "Documents"][0].value == ["essex-peel-2018-19-report"]
+
+
+def test_change_over_time_question_gets_a_timeline_in_year_order(app):
+    at = app(q="how did DVPO use change 2016-2018?")
+    assert "Evidence over time" in [s.value for s in at.subheader]
+    years = [m.value[5:] for m in at.markdown if m.value.startswith("#### ")]
+    assert years[0] == "2016" and years[-1] == "2018/19"
+    assert years == sorted(years)
+    timeline = " ".join(m.value for m in at.markdown)
+    assert "215" in timeline and "212" in timeline  # the 2016 and the 2018 figures side by side
+
+
+def test_unanswerable_question_says_no_strong_evidence(app):
+    at = app(q="What is the salary of a chief constable in Scotland?")
+    assert any("No strong evidence found" in w.value for w in at.warning)
+    assert "Evidence over time" not in [s.value for s in at.subheader]
+
+
+def test_bad_year_in_link_gives_a_message_and_still_searches(app):
+    at = app(q="anti-social behaviour", year="2019-2016")
+    assert any("Year range '2019-2016'" in w.value for w in at.warning)
+    assert _cards(at)
+
+
+def test_ticked_passages_are_what_gets_exported(app):
+    at = app(q="registered sex offenders")
+    boxes = [c for c in at.checkbox if c.label == "Select"]
+    boxes[1].check().run()
+    assert any("The 1 ticked passages" in c.value for c in at.caption)
+
+
+def test_empty_question_asks_for_one(app):
+    at = app()
+    assert any("Type a question" in i.value for i in at.info)
+    assert not _cards(at)

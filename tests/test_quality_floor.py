@@ -1,0 +1,26 @@
+"""Retrieval quality on the bundled corpus never drops below the floor recorded in the repo."""
+
+from __future__ import annotations
+
+from evals.cli import _search_fn, below_floor, check, load_floor
+from evals.harness import evaluate
+from evals.labels import load_queries
+
+
+def test_labels_check_out_against_the_index(bundled_searcher):
+    assert check(load_queries(), bundled_searcher) == []
+
+
+def test_hybrid_stays_above_the_recorded_floor(bundled_searcher):
+    floor = load_floor()
+    assert {"recall@5", "mrr@10"} <= set(floor)
+    result = evaluate(load_queries(), bundled_searcher.chunks, _search_fn(bundled_searcher, 10), modes=("hybrid",), k=10)
+    assert below_floor(result.scores, floor) == []
+
+
+def test_hybrid_beats_each_retriever_alone(bundled_searcher):
+    result = evaluate(load_queries(), bundled_searcher.chunks, _search_fn(bundled_searcher, 10), k=10)
+    for metric in ("hit_rate@5", "mrr@10"):
+        hybrid = result.scores["hybrid"]["all"][metric]
+        assert hybrid > result.scores["bm25"]["all"][metric]
+        assert hybrid > result.scores["dense"]["all"][metric]
