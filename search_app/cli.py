@@ -309,7 +309,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ, PEEL_INDEX=str(_index_dir(args)))
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-           "--server.address", args.host, "--browser.gatherUsageStats", "false",
+           "--server.address", args.host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
            "--server.headless", "true" if args.headless else "false"]
     _console(stderr=True).print(f"Starting the app on http://{args.host}:{args.port} (Ctrl-C to stop)")
     return subprocess.call(cmd, env=env)
