@@ -155,7 +155,7 @@ def build_default_index(
         result.chunks,
         index_dir,
         model=model,
-        progress=False,
+        progress=(lambda done, total: progress("Embedding passages", done, total)) if progress else False,
         chunker_settings=ChunkerSettings().to_dict(),
         documents=[d.to_dict() for d in result.documents],
         texts=result.texts,

@@ -16,7 +16,7 @@ import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -252,27 +252,55 @@ class Embedder:
         return int(self.model.max_seq_length)
 
     def encode(
-        self, texts: Sequence[str], batch_size: int = 32, progress: bool = False
+        self,
+        texts: Sequence[str],
+        batch_size: int = 32,
+        progress: bool | Callable[[int, int], None] = False,
     ) -> np.ndarray:
-        """(n, dims) float32, L2-normalised."""
+        """(n, dims) float32, L2-normalised.
+
+        ``progress``: True draws a progress bar on stderr; a callable is called with
+        (done, total) after each slice, for callers that draw their own (the app).
+        """
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
         model = self.model
         import torch
 
-        with self._encode_lock:
-            threads = _threads_for(len(texts))
-            if torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)
-            vectors = model.encode(
-                texts,
-                batch_size=batch_size,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            )
-        return _normalise(vectors)
+        report = progress if callable(progress) else None
+        bar = None
+        if progress is True:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            bar = Progress("Embedding passages", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                           transient=True)
+            task = bar.add_task("embed", total=len(texts))
+            bar.start()
+        step = batch_size * 4
+        parts = []
+        try:
+            with self._encode_lock:
+                threads = _threads_for(len(texts))
+                if torch.get_num_threads() != threads:
+                    torch.set_num_threads(threads)
+                for start in range(0, len(texts), step):
+                    parts.append(model.encode(
+                        texts[start : start + step],
+                        batch_size=batch_size,
+                        show_progress_bar=False,
+                        convert_to_numpy=True,
+                        normalize_embeddings=True,
+                    ))
+                    done = min(start + step, len(texts))
+                    if bar is not None:
+                        bar.update(task, completed=done)
+                    if report is not None:
+                        report(done, len(texts))
+        finally:
+            if bar is not None:
+                bar.stop()
+        return _normalise(np.concatenate(parts))
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Query vectors, from the LRU cache where possible; misses are encoded in one batch."""

@@ -31,7 +31,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -239,7 +239,7 @@ def build_index(
     index_dir: Path | str,
     *,
     model: str | None = None,
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     chunker_settings: dict | None = None,
     hnsw_threshold: int | None = None,
     batch_size: int = 32,

@@ -83,3 +83,28 @@ def test_empty_question_asks_for_one(app):
     at = app()
     assert any("Type a question" in i.value for i in at.info)
     assert not _cards(at)
+
+
+HOSTILE_TXT = (
+    "Findings on custody\n\n"
+    "Custody records showed <script>alert('x')</script> and <img src=x onerror=alert(1)> in a free-text field, "
+    "which the force says came from a copied web form about custody reviews.\n"
+)
+
+
+def test_first_run_builds_the_index_and_renders_document_markup_inert(tmp_path, monkeypatch):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "custody-note.txt").write_text(HOSTILE_TXT, encoding="utf-8")
+    index_dir = tmp_path / "fresh-index"
+    monkeypatch.setenv("PEEL_INDEX", str(index_dir))
+    monkeypatch.setenv("PEEL_DATA", str(corpus))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["q"] = "custody records free-text field"
+    at.run()
+    assert not at.exception, at.exception
+    assert (index_dir / "manifest.json").is_file()  # built on first run instead of failing
+    assert any("Index built" in s.label for s in at.status)
+    cards = " ".join(_cards(at))
+    assert "&lt;script&gt;alert(" in cards
+    assert "<script" not in cards and "<img" not in cards
