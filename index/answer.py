@@ -224,18 +224,10 @@ def _as_filters(filters: Any) -> Any:
 
 
 def merge_year_filters(filters: Any, year_from: int | None, year_to: int | None) -> Any:
-    """``filters`` with its year range intersected with [year_from, year_to]."""
-    filters = _as_filters(filters)
-    if year_from is None and year_to is None:
-        return filters
-    cls = _filters_cls()
-    if filters is None:
-        if cls is None:
-            return None
-        return cls(year_from=year_from, year_to=year_to)
-    lows = [v for v in (getattr(filters, "year_from", None), year_from) if v is not None]
-    highs = [v for v in (getattr(filters, "year_to", None), year_to) if v is not None]
-    return replace(filters, year_from=max(lows) if lows else None, year_to=min(highs) if highs else None)
+    """``filters`` narrowed by the years a question names (index.filters.with_question_years)."""
+    from index.filters import with_question_years
+
+    return with_question_years(_as_filters(filters), year_from, year_to)
 
 
 def _doc_allowed(doc: dict[str, Any], filters: Any) -> bool:

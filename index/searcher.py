@@ -52,6 +52,12 @@ DEFAULT_FUSION = "weighted"
 DEFAULT_WEIGHTS = (0.3, 0.7)  # (bm25, dense)
 
 
+def _dense_query(query: str, expansions: Sequence[str] | None) -> str:
+    """The question with its glossary expansions appended: 'DVPO use' also means the full name."""
+    extra = [e for e in (expansions or []) if e.casefold() not in query.casefold()]
+    return f"{query} ({'; '.join(extra)})" if extra else query
+
+
 class Searcher:
     """Hybrid (BM25 + dense) search over one index folder."""
 
@@ -231,14 +237,14 @@ class Searcher:
     ) -> list[Hit]:
         """The k best passages for ``query`` within ``filters``.
 
-        mode: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``expansions`` are extra
-        terms added to the BM25 query only. With ``fold``, near-duplicates fold into the
+        mode: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``expansions`` (glossary
+        terms) are added to the BM25 query and appended to the text the dense side encodes. With ``fold``, near-duplicates fold into the
         best-ranked copy's ``also_in``. ``fusion`` overrides the Searcher's setting.
         """
         _check(mode, fusion)
         qvec = None
         if mode != "bm25" and query.strip():
-            qvec = self.embedder.encode_query(query)
+            qvec = self.embedder.encode_query(_dense_query(query, expansions))
         return self._search_one(query, qvec, k, mode, filters, expansions, fold, candidates, fusion)
 
     def search_many(
@@ -269,7 +275,7 @@ class Searcher:
         if mode != "bm25":
             todo = [i for i, q in enumerate(queries) if q.strip()]
             if todo:
-                encoded = self.embedder.encode_queries([queries[i] for i in todo])
+                encoded = self.embedder.encode_queries([_dense_query(queries[i], per_exp[i]) for i in todo])
                 for i, v in zip(todo, encoded):
                     vecs[i] = v
         return [

@@ -400,3 +400,16 @@ def test_parse_query_uses_glossary_expansions():
     assert p.expansions[:2] == ["domestic violence protection order", "domestic violence prevention order"]
     assert parse_query("registered sex offenders").expansions == ["RSO"]
     assert parse_query("DVPO", NO_GLOSSARY).expansions == []
+
+
+def test_question_years_keep_later_reports_that_look_back_but_never_earlier_ones():
+    from index.filters import LOOKBACK_YEARS, Filters, with_question_years
+
+    f = with_question_years(None, 2016, 2016)
+    assert (f.year_from, f.year_to) == (2016, 2016 + LOOKBACK_YEARS)
+    # an explicit filter stays exact and narrows the question's range
+    f = with_question_years(Filters(year_from=2015, year_to=2017, forces=["Essex Police"]), 2016, 2018)
+    assert (f.year_from, f.year_to, f.forces) == (2016, 2017, ("Essex Police",))
+    assert with_question_years(None, None, None) is None
+    f = with_question_years(None, 2017, None)  # "since 2017"
+    assert (f.year_from, f.year_to) == (2017, None)
