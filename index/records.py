@@ -57,6 +57,28 @@ class Hit:
     ranks: dict[str, int] = field(default_factory=dict)  # per-retriever rank (1-based)
     scores: dict[str, float] = field(default_factory=dict)  # per-retriever raw score
 
+    @classmethod
+    def from_chunk(cls, chunk: Any, rank: int, score: float, **extra: Any) -> "Hit":
+        """A hit for ``chunk`` (an ingest.records.Chunk) at ``rank``."""
+        return cls(
+            rank=rank,
+            score=score,
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            title=chunk.title,
+            year=chunk.year,
+            years=list(chunk.years),
+            doc_type=chunk.doc_type,
+            force=chunk.force,
+            section=list(chunk.section),
+            text=chunk.text,
+            char_start=chunk.char_start,
+            char_end=chunk.char_end,
+            page=chunk.page,
+            source=chunk.source,
+            **extra,
+        )
+
     @property
     def citation(self) -> Citation:
         return Citation(

@@ -358,25 +358,7 @@ class Searcher:
             for name, table in per.items():
                 if row in table:
                     ranks[name], scores[name] = table[row][0], float(table[row][1])
-            hit = Hit(
-                rank=len(hits) + 1,
-                score=float(score),
-                chunk_id=c.chunk_id,
-                doc_id=c.doc_id,
-                title=c.title,
-                year=c.year,
-                years=list(c.years),
-                doc_type=c.doc_type,
-                force=c.force,
-                section=list(c.section),
-                text=c.text,
-                char_start=c.char_start,
-                char_end=c.char_end,
-                page=c.page,
-                source=c.source,
-                ranks=ranks,
-                scores=scores,
-            )
+            hit = Hit.from_chunk(c, len(hits) + 1, float(score), ranks=ranks, scores=scores)
             hits.append(hit)
             group_hit[g] = hit
             ranked_dups[g] = []

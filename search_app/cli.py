@@ -65,6 +65,15 @@ def _add_mode(p: argparse.ArgumentParser) -> None:
     p.add_argument("-k", type=int, default=10, help="number of passages (default: 10)")
 
 
+def _add_query_options(p: argparse.ArgumentParser, json_output: bool = True) -> None:
+    """Mode, k, filters, index (and --json): what search, ask and export share."""
+    _add_mode(p)
+    _add_filters(p)
+    _add_index(p)
+    if json_output:
+        _add_json(p)
+
+
 def parse_year_range(text: str | None) -> tuple[int | None, int | None]:
     """'2017' → (2017, 2017); '2016-2018' or '2016-18' → (2016, 2018); '2016-' / '-2018' open."""
     if not text:
@@ -350,29 +359,21 @@ def build_parser() -> argparse.ArgumentParser:
                        "('2016-2018', 'since 2017', '2018/19') become a year filter.")
     s.add_argument("query", nargs="?", help="free-text query")
     s.add_argument("--from-file", metavar="FILE", help="one query per line ('-' for stdin); writes one JSON object per line")
-    _add_mode(s)
-    _add_filters(s)
-    _add_index(s)
-    _add_json(s)
+    _add_query_options(s)
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("ask", help="verbatim, cited evidence sentences for a question",
                        description="The best sentences from the top passages, each with its citation; "
                        "grouped by year when the question is about change over time.")
     s.add_argument("question")
-    _add_mode(s)
-    _add_filters(s)
-    _add_index(s)
-    _add_json(s)
+    _add_query_options(s)
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("export", help="cited passages as CSV, JSON Lines or Markdown")
     s.add_argument("query")
     s.add_argument("--format", choices=("csv", "jsonl", "md"), default="md")
     s.add_argument("--out", metavar="FILE", help="write here instead of stdout")
-    _add_mode(s)
-    _add_filters(s)
-    _add_index(s)
+    _add_query_options(s, json_output=False)
     s.set_defaults(func=cmd_export)
 
     s = sub.add_parser("eval", help="score retrieval on the labelled query set",

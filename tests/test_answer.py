@@ -194,24 +194,7 @@ class FakeSearcher:
 
 
 def _hit(c: Chunk, rank: int, score: float) -> Hit:
-    return Hit(
-        rank=rank,
-        score=score,
-        chunk_id=c.chunk_id,
-        doc_id=c.doc_id,
-        title=c.title,
-        year=c.year,
-        years=list(c.years),
-        doc_type=c.doc_type,
-        force=c.force,
-        section=list(c.section),
-        text=c.text,
-        char_start=c.char_start,
-        char_end=c.char_end,
-        page=c.page,
-        source=c.source,
-        scores={"dense": score},
-    )
+    return Hit.from_chunk(c, rank, score, scores={"dense": score})
 
 
 class NoDocumentsSearcher(FakeSearcher):
