@@ -7,6 +7,7 @@ lays out what it returns. Run with ``peel app``.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import streamlit as st
@@ -16,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from index import api  # noqa: E402
 from index.records import Answer, Hit  # noqa: E402
 from search_app import export  # noqa: E402
-from search_app.params import SearchParams, params_from_query, params_to_query  # noqa: E402
+from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
 from search_app.paths import default_data_paths, default_index_dir  # noqa: E402
 from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
 
@@ -53,13 +54,24 @@ def build_index_with_progress(index_dir: Path) -> None:
 
 def load_searcher():
     index_dir = default_index_dir()
-    if not api.index_exists(index_dir):
-        build_index_with_progress(index_dir)
     try:
+        if not api.index_exists(index_dir):
+            build_index_with_progress(index_dir)
         return get_searcher(str(index_dir))
-    except api.IndexOpenError as exc:
-        st.error(str(exc))
+    except (api.IndexOpenError, ValueError, OSError) as exc:  # a plain message, never a traceback
+        st.error(md_inert(str(exc)))
         st.stop()
+
+
+def md_inert(text: str) -> str:
+    """``text`` for st.warning/st.error (Markdown): link, image, HTML and LaTeX syntax shown as typed."""
+    return re.sub(r"([\\`*_{}\[\]()<>!#$|~:])", r"\\\1", text)
+
+
+def html_text(text: str) -> str:
+    """Document text for highlight_html: every line break a "\\n", so the card stays one
+    HTML block (a blank line, "\\r\\r" too, would end it and let Markdown run again)."""
+    return text.replace("\r\n", " \n").replace("\r", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
 
 
 def sidebar(searcher, params: SearchParams) -> SearchParams:
@@ -68,6 +80,19 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
     forces = sorted({d["force"] for d in docs if d.get("force")})
     types = sorted({d["doc_type"] for d in docs})
     titles = {d["doc_id"]: f"{d['title']} ({'/'.join(str(y) for y in d['years'])})" for d in docs}
+    for what, asked, known in (("document id", params.doc_ids, titles), ("force", params.forces, forces),
+                               ("document type", params.doc_types, types)):
+        unknown = [v for v in asked if v not in known]
+        if unknown:
+            st.warning(md_inert(f"No {what} {', '.join(repr(v[:80]) for v in unknown[:5])} in this index "
+                                f"(from the link); ignoring it."))
+    if years and (params.year_from is not None or params.year_to is not None):
+        a = params.year_from if params.year_from is not None else years[0]
+        b = params.year_to if params.year_to is not None else years[-1]
+        if b < years[0] or a > years[-1]:
+            st.warning(f"No document speaks of {a}–{b} (this index covers {years[0]}–{years[-1]}); "
+                       f"ignoring the years in the link.")
+            params = SearchParams(**{**params.__dict__, "year_from": None, "year_to": None})
     with st.sidebar:
         st.header("Filters")
         mode = st.radio("Retrieval", ["hybrid", "bm25", "dense"], index=["hybrid", "bm25", "dense"].index(params.mode),
@@ -82,7 +107,7 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
         doc_type = st.multiselect("Document type", types, default=[t for t in params.doc_types if t in types])
         doc_ids = st.multiselect("Documents", list(titles), default=[d for d in params.doc_ids if d in titles],
                                  format_func=lambda d: titles[d])
-        k = st.slider("Passages", 3, 30, params.k)
+        k = st.slider("Passages", MIN_K, MAX_K, params.k)
     return SearchParams(
         q=params.q, mode=mode, k=k,
         year_from=year_range[0] if use_years else None, year_to=year_range[1] if use_years else None,
@@ -93,7 +118,8 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
 def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
     """One result card; returns whether the user ticked it for export."""
     sentences = [e.sentence for _, ev in answer.groups for e in ev if e.chunk_id == hit.chunk_id]
-    body = highlight_html(hit.text, sentence_spans_in(hit.text, sentences), term_spans(hit.text, stems))
+    text = html_text(hit.text)
+    body = highlight_html(text, sentence_spans_in(text, sentences), term_spans(text, stems))
     import html as _html
 
     also = ""
@@ -111,7 +137,7 @@ def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
     with cols[1].expander("Whole section"):
         section = [c for c in searcher.doc_chunks(hit.doc_id) if c.section == hit.section]
         for c in section:
-            st.markdown(f'<div class="peel-text">{_html.escape(c.text).replace(chr(10), "<br>")}</div>',
+            st.markdown(f'<div class="peel-text">{_html.escape(html_text(c.text)).replace(chr(10), "<br>")}</div>',
                         unsafe_allow_html=True)
     return ticked
 
@@ -132,7 +158,8 @@ def timeline(answer: Answer, stems) -> None:
             if label in answer.weak_groups:
                 st.caption("No close match for this period — nearest passage")
             for e in evidence:
-                text = highlight_html(e.sentence, [], term_spans(e.sentence, stems))
+                sentence = html_text(e.sentence)
+                text = highlight_html(sentence, [], term_spans(sentence, stems))
                 st.markdown(
                     f'<div class="peel-card"><div class="peel-text">{text}</div>'
                     f'<div class="peel-cite">{_html.escape(e.citation.label())}</div></div>',
@@ -148,13 +175,16 @@ def main() -> None:
 
     params, problems = params_from_query(dict(st.query_params))
     for problem in problems:
-        st.warning(problem)
+        st.warning(md_inert(problem))
     q = st.text_input("Question", value=params.q, placeholder="e.g. how did DVPO use change 2016–2018?")
     params = sidebar(searcher, SearchParams(**{**params.__dict__, "q": q}))
     st.query_params.from_dict(params_to_query(params))
 
     if not params.q.strip():
         st.info("Type a question, e.g. *what did inspectors say about the 101 line?*")
+        return
+    if api.query_message(params.q):
+        st.info(api.query_message(params.q) + " e.g. *what did inspectors say about the 101 line?*")
         return
 
     answer = api.ask(searcher, params.q, k_passages=params.k, filters=params.filters(), mode=params.mode)
@@ -178,10 +208,10 @@ def main() -> None:
     st.subheader("Export")
     chosen = ticked or answer.hits
     st.caption(f"{'The ' + str(len(ticked)) + ' ticked' if ticked else 'All ' + str(len(chosen))} passages, with citations.")
-    cols = st.columns(3)
-    for col, fmt in zip(cols, ("csv", "jsonl", "md")):
+    cols = st.columns(len(export.FORMATS))
+    for col, fmt in zip(cols, export.FORMATS):
         col.download_button(
-            f"Download {fmt.upper()}",
+            f"Download {export.LABELS[fmt]}",
             data=export.render(chosen, fmt, query=params.q, documents=searcher.documents()),
             file_name=f"peel-evidence.{export.EXTENSIONS[fmt]}",
             mime=export.FORMATS[fmt],

@@ -29,12 +29,37 @@ def _console(stderr: bool = False):
 
 
 def _fail(message: str, code: int = EXIT_FAIL) -> int:
-    _console(stderr=True).print(f"[bold red]error:[/] {message}", markup=True)
+    _console(stderr=True).print(f"[bold red]error:[/] {_esc(message)}", markup=True)
     return code
+
+
+def _esc(text: Any) -> str:
+    """Text from documents, paths or the user, printed literally: no Rich markup in it runs."""
+    from rich.markup import escape
+
+    return escape(str(text))
 
 
 def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _shell_quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM (a shutdown, `kill`) unwinds like Ctrl-C, so half-written files are removed."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 # -- shared options -------------------------------------------------------------------
@@ -60,9 +85,22 @@ def _add_filters(p: argparse.ArgumentParser) -> None:
     g.add_argument("--doc", action="append", dest="doc_id", metavar="ID", help="document id (repeatable)")
 
 
+MAX_K = 1000
+
+
+def _passages(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:20]!r}") from None
+    if not 1 <= k <= MAX_K:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_K}, not {k}")
+    return k
+
+
 def _add_mode(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid", help="retrieval mode (default: hybrid)")
-    p.add_argument("-k", type=int, default=10, help="number of passages (default: 10)")
+    p.add_argument("-k", type=_passages, default=10, help=f"number of passages, 1-{MAX_K} (default: 10)")
 
 
 def _add_query_options(p: argparse.ArgumentParser, json_output: bool = True) -> None:
@@ -132,6 +170,19 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     err = _console(stderr=True)
     quiet = args.json or args.quiet
     t0 = time.perf_counter()
+    _sigterm_interrupts()
+
+    if not args.no_index and not args.rebuild:
+        from index.store import replace_problem
+
+        problem = replace_problem(index_dir, args.model)
+        if problem:
+            given = "".join(f" {_shell_quote(str(p))}" for p in args.paths)
+            model = f" --model {_shell_quote(args.model)}" if args.model else ""
+            return _fail(
+                f"{index_dir} already holds an index that this ingest would replace: {problem}. "
+                f"To replace it, run: peel ingest --rebuild{given}{model} --index {_shell_quote(str(index_dir))}"
+            )
 
     from ingest.pipeline import discover
 
@@ -140,7 +191,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("{task.fields[name]}"),
+        TextColumn("{task.fields[name]}", markup=False),
         TimeElapsedColumn(),
         console=err,
         disable=quiet,
@@ -165,15 +216,21 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.no_index:
         from index import build_index
 
-        report = build_index(
-            result.chunks,
-            index_dir,
-            model=args.model,
-            progress=not quiet,
-            chunker_settings=ChunkerSettings().to_dict(),
-            documents=[d.to_dict() for d in result.documents],
-            texts=result.texts,
-        )
+        try:
+            report = build_index(
+                result.chunks,
+                index_dir,
+                model=args.model,
+                progress=not quiet,
+                chunker_settings=ChunkerSettings().to_dict(),
+                documents=[d.to_dict() for d in result.documents],
+                texts=result.texts,
+            )
+        except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
+                         f"the previous index is left as it was")
     seconds = time.perf_counter() - t0
     summary = {
         "index": None if args.no_index else str(index_dir),
@@ -196,9 +253,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"{summary['tokens']:,} tokens, in {seconds:.1f}s"
         )
         if report is not None:
-            out.print(f"Index: {index_dir}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
+            out.print(f"Index: {_esc(index_dir)}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
         for doc_id, fields in summary["inferred"].items():
-            out.print(f"  {doc_id}: not in a manifest; inferred {', '.join(fields)} from the text")
+            out.print(f"  {_esc(doc_id)}: not in a manifest; inferred {', '.join(fields)} from the text")
         if result.skipped:
             out.print(f"[yellow]Skipped {len(result.skipped)} file(s):[/]")
             for s in result.skipped:
@@ -219,8 +276,12 @@ def cmd_chunks(args: argparse.Namespace) -> int:
         path = index_dir / "chunks.jsonl"
         if not path.is_file():
             return _fail(f"no index at {index_dir}. Build one with: peel ingest --index {index_dir}  (or pass files: peel chunks PATH…)")
-        with path.open(encoding="utf-8") as fh:
-            chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+        try:
+            with path.open(encoding="utf-8") as fh:
+                chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return _fail(f"the chunks of the index at {index_dir} cannot be read ({exc}). "
+                         f"Rebuild it with: peel ingest --rebuild --index {index_dir}")
     if args.doc:
         chunks = [c for c in chunks if c.doc_id in args.doc]
         if not chunks:
@@ -231,7 +292,7 @@ def cmd_chunks(args: argparse.Namespace) -> int:
             _print_json(c.to_dict())
         else:
             where = " › ".join(c.section) or "(no heading)"
-            out.print(f"[bold]{c.chunk_id}[/]  {c.n_tokens} tokens  [{c.char_start}:{c.char_end}]  {where}")
+            out.print(f"[bold]{_esc(c.chunk_id)}[/]  {c.n_tokens} tokens  [{c.char_start}:{c.char_end}]  {_esc(where)}")
     return EXIT_OK
 
 
@@ -240,10 +301,10 @@ def _hit_text(hit, out, width: int = 400) -> None:
     excerpt = " ".join(hit.text.split())
     if len(excerpt) > width:
         excerpt = excerpt[:width].rsplit(" ", 1)[0] + " …"
-    out.print(f"[bold]{hit.rank}.[/] [cyan]{hit.citation.label()}[/]  [dim]score {hit.score:.4f}[/]")
+    out.print(f"[bold]{hit.rank}.[/] [cyan]{_esc(hit.citation.label())}[/]  [dim]score {hit.score:.4f}[/]")
     out.print(f"   {excerpt}", markup=False)
     for d in hit.also_in:
-        out.print(f"   [dim]also in: {d.get('title')} ({d.get('year')})[/]")
+        out.print(f"   [dim]also in: {_esc(d.get('title'))} ({d.get('year')})[/]")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -266,7 +327,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = _console()
     if result.message:
-        out.print(f"[yellow]{result.message}[/]")
+        out.print(f"[yellow]{_esc(result.message)}[/]")
     if not result.hits:
         out.print("No passages matched.")
     for hit in result.hits:
@@ -371,7 +432,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("export", help="cited passages as CSV, JSON Lines or Markdown")
     s.add_argument("query")
-    s.add_argument("--format", choices=("csv", "jsonl", "md"), default="md")
+    s.add_argument("--format", choices=("csv", "jsonl", "md", "refs"), default="md",
+                   help="md: block quotes with citations and a references list (default); refs: the references list only")
     s.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     _add_query_options(s, json_output=False)
     s.set_defaults(func=cmd_export)
@@ -411,6 +473,10 @@ def main(argv: list[str] | None = None) -> int:
     except argparse.ArgumentTypeError as exc:
         return _fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
+        # CPython remembers an interrupt that passed through a string exec() (as made by
+        # dataclasses, namedtuple, scipy's imports) and would end the process by SIGINT
+        # instead of with this status; running any string resets that flag.
+        exec("None")
         return _fail("interrupted", 130)
     except Exception as exc:
         from index import IndexOpenError

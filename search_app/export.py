@@ -9,8 +9,9 @@ from typing import Any, Iterable
 
 from index.records import Hit
 
-FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown"}
-EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "md": "md"}
+FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown", "refs": "text/markdown"}
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "md": "md", "refs": "references.md"}
+LABELS = {"csv": "CSV", "jsonl": "JSON Lines", "md": "Markdown", "refs": "References"}
 
 CSV_COLUMNS = [
     "rank", "score", "citation", "text", "doc_id", "title", "year", "doc_type", "force",
@@ -77,7 +78,6 @@ def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[d
     out = []
     if query:
         out.append(f"# Evidence: {query}\n")
-    cited: list[str] = []
     for h in hits:
         out.append(_quote(h.text))
         out.append("")
@@ -86,19 +86,28 @@ def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[d
             cite += "; also in " + "; ".join(f"{d.get('title')} ({d.get('year')})" for d in h.also_in)
         out.append(cite)
         out.append("")
+    if hits:
+        out.append("## References\n")
+        out.append(references(hits, documents))
+    return "\n".join(out)
+
+
+def references(hits: list[Hit], documents: Iterable[dict[str, Any]] | None = None) -> str:
+    """A Markdown list with one entry per cited document (folded duplicates included)."""
+    docs = _docs_by_id(documents)
+    cited: list[str] = []
+    for h in hits:
         for doc_id in [h.doc_id, *(d.get("doc_id") for d in h.also_in)]:
             if doc_id and doc_id not in cited:
                 cited.append(doc_id)
-    if cited:
-        out.append("## References\n")
-        for doc_id in cited:
-            doc = docs.get(doc_id) or next(
-                ({"doc_id": h.doc_id, "title": h.title, "years": h.years} for h in hits if h.doc_id == doc_id),
-                {"doc_id": doc_id, "title": doc_id},
-            )
-            out.append(f"- {reference(doc)}")
-        out.append("")
-    return "\n".join(out)
+    lines = []
+    for doc_id in cited:
+        doc = docs.get(doc_id) or next(
+            ({"doc_id": h.doc_id, "title": h.title, "years": h.years} for h in hits if h.doc_id == doc_id),
+            {"doc_id": doc_id, "title": doc_id},
+        )
+        lines.append(f"- {reference(doc)}")
+    return "\n".join(lines) + "\n"
 
 
 def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
@@ -109,4 +118,6 @@ def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Itera
         return to_jsonl(hits)
     if fmt == "md":
         return to_markdown(hits, query, documents)
+    if fmt == "refs":
+        return references(hits, documents)
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

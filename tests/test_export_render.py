@@ -62,6 +62,15 @@ def test_markdown_quotes_each_excerpt_then_cites_it_and_lists_references():
     assert refs.count("*Report 1*") == 1
 
 
+def test_references_list_has_one_entry_per_cited_document():
+    refs = render(HITS, "refs", documents=DOCS).splitlines()
+    assert refs == [
+        "- HMIC (2017). *Report 1*. https://example.org/r1",
+        "- HMICFRS (2019). *Report 2*.",
+        "- HMICFRS (2019). *Web summary*.",
+    ]
+
+
 def test_passage_html_is_escaped_and_highlights_are_ours():
     text = HITS[1].text
     out = highlight_html(text, [(0, len(text))], term_spans(text, query_stems("officers")))

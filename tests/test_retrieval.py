@@ -1,0 +1,51 @@
+"""Retrieval behaviour users rely on, on the bundled corpus."""
+
+from __future__ import annotations
+
+import re
+
+from index import api
+
+
+def _text_without(hit_text: str, acronym: str) -> bool:
+    return not re.search(rf"\b{acronym}s?\b", hit_text)
+
+
+def test_acronym_query_finds_passages_that_only_spell_it_out(bundled_searcher):
+    # BM25 alone: the passage must be reached through the glossary, not through meaning.
+    hits = api.search(bundled_searcher, "DVPO", k=5, mode="bm25").hits
+    spelled = [h for h in hits if "domestic violence protection orders" in h.text.lower() and _text_without(h.text, "DVPO")]
+    assert spelled, [h.text[:80] for h in hits]
+
+
+def test_spelled_out_query_reaches_passages_that_only_use_the_acronym(bundled_searcher):
+    # The 2018/19 report's efficiency section names "MASHs in Southend-on-Sea and Thurrock"
+    # without spelling them out: only the glossary connects it to the full name.
+    target = next(c for c in bundled_searcher.chunks if "MASHs in Southend" in c.text)
+    assert "safeguarding hub" not in target.text.lower()
+    n = len(bundled_searcher.chunks)
+    plain = bundled_searcher.search("multi-agency safeguarding hubs", k=n, mode="bm25", fold=False)
+    assert target.chunk_id not in {h.chunk_id for h in plain}
+    expanded = api.search(bundled_searcher, "multi-agency safeguarding hubs", k=n, mode="bm25").hits
+    assert target.chunk_id in {h.chunk_id for h in expanded}
+
+
+def test_years_in_the_question_filter_documents(bundled_searcher):
+    result = api.search(bundled_searcher, "domestic abuse since 2018", k=10)
+    assert result.years_from_query == (2018, None)
+    assert result.hits and all(max(h.years) >= 2018 for h in result.hits)
+
+
+def test_change_over_time_query_shows_every_period_with_evidence(bundled_searcher):
+    hits = api.search(bundled_searcher, "how did DVPO use change between 2016 and 2018?", k=10).hits
+    years = {tuple(h.years) for h in hits}
+    assert (2016,) in years and (2018, 2019) in years
+
+
+def test_web_summary_repeats_fold_into_the_report_hit(bundled_searcher):
+    hits = api.search(bundled_searcher, "closing investigations where the victim is reluctant to engage", k=10).hits
+    folded = [h for h in hits if h.also_in]
+    assert folded
+    cited = {h.doc_id for h in folded} | {d["doc_id"] for h in folded for d in h.also_in}
+    assert {"essex-peel-2018-19-report", "essex-peel-2018-19-web-summary"} <= cited
+    assert len({h.chunk_id for h in hits}) == len(hits)
