@@ -16,10 +16,13 @@ from typing import Any, Callable, Sequence
 
 from index.filters import Filters, with_question_years
 from index.records import Answer, Hit
+from index.query import MAX_QUERY_CHARS
 from index.store import IndexOpenError
 
 __all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask",
-           "build_default_index", "query_terms", "IndexOpenError"]
+           "build_default_index", "query_terms", "query_message", "IndexOpenError"]
+
+NO_WORDS = "Please type a question: this one has no words to search for."
 
 
 @dataclass
@@ -77,6 +80,22 @@ def _glossary():
     return _GLOSSARY
 
 
+def query_message(query: str) -> str | None:
+    """What to tell the user instead of searching (a query with no words in it), or None."""
+    from index.query import parse_query
+
+    return NO_WORDS if parse_query(query, _glossary()).empty else None
+
+
+def _unknown_doc_ids(searcher, filters: Filters | None) -> list[str]:
+    if filters is None or not filters.doc_ids:
+        return []
+    try:
+        return [d for d in filters.doc_ids if not searcher.doc_chunks(d)]
+    except Exception:  # a searcher without per-document access: nothing to say
+        return []
+
+
 def query_terms(query: str) -> list[str]:
     """Glossary expansions of a query (acronym ↔ full name), e.g. for highlighting."""
     from index.query import parse_query
@@ -98,18 +117,24 @@ def search_many(
 ) -> list[SearchResult]:
     """`search` for many queries, in order, with the model and index loaded once."""
     out: list[SearchResult] = []
+    unknown = _unknown_doc_ids(searcher, filters)
     for query in queries:
         parsed, years, merged = _prepare(query, filters)
         if not parsed.text.strip():
-            out.append(SearchResult(query, [], merged, years, [], "Please type a question: this one has no words to search for."))
+            out.append(SearchResult(query, [], merged, years, [], NO_WORDS))
             continue
         hits = searcher.search(parsed.text, k=k, mode=mode, filters=merged, expansions=parsed.expansions)
         if parsed.temporal and hits:
             hits = _cover_periods(searcher, parsed, hits, k, mode, merged)
-        message = None
+        notes = []
         if years:
             a, b = years
-            message = f"Years taken from the question: {a or '…'}–{b or '…'}" if a != b else f"Year taken from the question: {a}"
+            notes.append(f"Years taken from the question: {a or '…'}–{b or '…'}" if a != b else f"Year taken from the question: {a}")
+        if unknown:
+            notes.append(f"No document with id {', '.join(repr(d[:80]) for d in unknown[:5])} in this index.")
+        if parsed.truncated:
+            notes.append(f"The question is {len(query):,} characters long; only the first {MAX_QUERY_CHARS:,} were searched.")
+        message = " ".join(notes) or None
         out.append(SearchResult(query, hits, merged, years, list(parsed.expansions), message))
     return out
 

@@ -23,12 +23,32 @@ params), loaded with ``allow_pickle=False``.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Sequence
 
-import bm25s
-import numpy as np
+
+def _import_bm25s():
+    """``import bm25s`` without letting it import numba. bm25s imports numba (and llvmlite)
+    whenever it is installed (ranx installs it), only for its optional numba backend; this
+    index uses the numpy backend (bm25s's default), so that import was 0.3–0.9 s of every
+    `peel` start (``python -X importtime``; cold start benchmark in benchmarks/). If
+    something imported numba already, nothing is blocked; numba stays importable after."""
+    block = "numba" not in sys.modules
+    if block:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # `import numba` → ImportError
+    try:
+        import bm25s as module
+    finally:
+        if block and "numba" in sys.modules and sys.modules["numba"] is None:
+            del sys.modules["numba"]
+    return module
+
+
+bm25s = _import_bm25s()
+
+import numpy as np  # noqa: E402
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 

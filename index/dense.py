@@ -9,7 +9,11 @@ Filters are applied inside the search with an ID selector passed in ``SearchPara
 candidate), so the top-k comes from the allowed rows. Flat search with a selector is exact.
 HNSW with a very selective filter can run out of graph before it has found k allowed rows;
 when it returns fewer than ``min(k, allowed)``, the search is redone exactly over the
-allowed rows, so a filtered search always fills k when k rows are allowed.
+allowed rows, so a filtered search always fills k when k rows are allowed. A filter that
+allows at most `EXACT_FILTERED_MAX` rows skips the graph altogether: the allowed rows are
+scanned exactly in the HNSW index's own flat storage, which is both exact and faster than a
+walk through a graph that is mostly disallowed (measured at 100k rows: 0.8 ms vs 3.6 ms
+with 1% allowed; 7.6 ms vs 5.2 ms with 20%, hence the cut-off).
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ import numpy as np
 HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 EF_CONSTRUCTION = 200
-EF_SEARCH = 128
+EF_SEARCH = 256  # recall@10 vs exact search at 100k chunks: 0.97 with 128, 0.99 with 256, for
+# ~0.5 ms more per query (benchmarks/, `python -m benchmarks`: comparisons.faiss_scaled)
+EXACT_FILTERED_MAX = 10_000  # HNSW + a filter allowing at most this many rows: exact scan instead
 
 
 def build_faiss(vectors: np.ndarray, hnsw_threshold: int | None = None) -> faiss.Index:
@@ -113,11 +119,17 @@ class DenseIndex:
         k = min(k, n_allowed)
         if k <= 0 or len(queries) == 0:
             return [[] for _ in range(len(queries))]
-        params, _alive = self._params(k, mask)
-        if params is None:
-            D, I = self.index.search(queries, k)
+        if self.kind == "hnsw" and mask is not None and n_allowed <= EXACT_FILTERED_MAX:
+            # a selective filter: exact scan of the allowed rows in the graph's flat storage
+            _params, alive = self._params(k, mask)
+            storage = faiss.downcast_index(self.index.storage)
+            D, I = storage.search(queries, k, params=faiss.SearchParameters(sel=alive[0]))
         else:
-            D, I = self.index.search(queries, k, params=params)
+            params, _alive = self._params(k, mask)
+            if params is None:
+                D, I = self.index.search(queries, k)
+            else:
+                D, I = self.index.search(queries, k, params=params)
         out: list[list[tuple[int, float]]] = []
         for qi in range(len(queries)):
             valid = I[qi] >= 0

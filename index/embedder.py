@@ -12,6 +12,7 @@ sentence-transformers model folder.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -33,6 +34,7 @@ FALLBACK_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".onnx")
 QUERY_CACHE_SIZE = 512
 MAX_TORCH_THREADS = 4
 SMALL_BATCH = 8  # up to this many texts: encode single-threaded (see _threads_for)
+NUMPY_MAX_TEXTS = 64  # up to this many texts: the numpy encoder, no torch (see NumpyBertEncoder)
 
 
 class ModelNotFoundError(ValueError):
@@ -131,6 +133,252 @@ def stat_matches(folder: Path, recorded: dict[str, Any]) -> bool:
         return False
 
 
+# --- a numpy forward pass for the default architecture ---------------------------------
+#
+# Importing torch + sentence-transformers takes 5-15 s on this kind of machine, which was
+# nearly all of `peel search`'s cold start (profiled: benchmarks/README-level numbers in
+# README.md, "Benchmarks"). A query is one short text, so the 6-layer BERT of
+# all-MiniLM-L6-v2 is run here in plain numpy instead: same weights (read from the
+# safetensors file), same tokenizer (tokenizer.json via `tokenizers`, truncated to the
+# model's max_seq_length), mean pooling over the attention mask, L2 normalisation. It agrees
+# with sentence-transformers to ~1e-7 per component (cosine ≥ 0.99999, tests/test_embedder.py).
+# It is used only for folders of exactly that architecture (`numpy_supported`); anything
+# else, and bulk passage encoding (where torch's fused kernels are faster), uses torch.
+
+_ST_TYPES = ("sentence_transformers.models.", "sentence_transformers.sentence_transformer.modules.")
+
+
+def _st_module_kind(type_name: str) -> str:
+    for prefix in _ST_TYPES:
+        if type_name.startswith(prefix):
+            return type_name[len(prefix):].split(".")[-1]
+    return ""
+
+
+def numpy_supported(folder: Path) -> bool:
+    """True if ``folder`` is a sentence-transformers model the numpy encoder reproduces:
+    Transformer(BERT, absolute positions, exact GELU) → mean Pooling → optional Normalize,
+    float32 safetensors weights, a tokenizer.json, no prompts and no extra lower-casing."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        kinds = [_st_module_kind(m.get("type", "")) for m in modules]
+        if kinds not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+            return False
+        if modules[0].get("path", "") not in ("", "."):
+            return False
+        cfg = json.loads((folder / "config.json").read_text())
+        if cfg.get("model_type") != "bert" or cfg.get("hidden_act") != "gelu":
+            return False
+        if cfg.get("position_embedding_type", "absolute") != "absolute":
+            return False
+        pool = json.loads((folder / modules[1]["path"] / "config.json").read_text())
+        modes = {k for k, v in pool.items() if k.startswith("pooling_mode") and v}
+        if modes != {"pooling_mode_mean_tokens"}:
+            return False
+        st_cfg = json.loads((folder / "sentence_bert_config.json").read_text())
+        if st_cfg.get("do_lower_case"):
+            return False
+        extra = folder / "config_sentence_transformers.json"
+        if extra.exists():
+            meta = json.loads(extra.read_text())
+            if any(meta.get("prompts", {}).values()) or meta.get("default_prompt_name"):
+                return False
+        if not (folder / "tokenizer.json").is_file() or not (folder / "model.safetensors").is_file():
+            return False
+        return all(info.get("dtype") == "F32" for name, info in _safetensors_header(
+            folder / "model.safetensors")[0].items() if name != "__metadata__" and "position_ids" not in name)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return False
+
+
+_SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32}
+
+
+def _safetensors_header(path: Path) -> tuple[dict[str, Any], int]:
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        if not 0 < size < (100 << 20):
+            raise ValueError(f"{path} is not a safetensors file")
+        return json.loads(f.read(size)), 8 + size
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Tensors of a safetensors file as read-only numpy arrays (the format is a JSON header
+    and raw little-endian data, so no library is needed)."""
+    header, start = _safetensors_header(path)
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = np.dtype(_SAFETENSORS_DTYPES[info["dtype"]]).newbyteorder("<")
+        a, b = info["data_offsets"]
+        out[name] = np.frombuffer(data, dtype=dtype, count=(b - a) // dtype.itemsize, offset=a).reshape(
+            info["shape"])
+    return out
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """erf, Abramowitz & Stegun 7.1.26 (|error| ≤ 1.5e-7, float32's own resolution)."""
+    a = np.abs(x)
+    t = 1.0 / (1.0 + np.float32(0.3275911) * a)
+    poly = ((((np.float32(1.061405429) * t - np.float32(1.453152027)) * t + np.float32(1.421413741)) * t
+             - np.float32(0.284496736)) * t + np.float32(0.254829592)) * t
+    y = 1.0 - poly * np.exp(-a * a)
+    return np.copysign(y, x)
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    x = x - mu
+    var = np.einsum("ij,ij->i", x, x)[:, None] / np.float32(x.shape[-1])
+    x *= 1.0 / np.sqrt(var + np.float32(eps))
+    x *= w
+    x += b
+    return x
+
+
+class _BlasThreads:
+    """Limit BLAS (OpenBLAS under numpy) to n threads for a block. A small matrix product
+    split over 2 threads on a busy 2-core machine waits for its descheduled half: measured
+    9.6 ms vs 0.6 ms for a query-sized 16×384 @ 384×1152 under load 4."""
+
+    _controller = None
+    _tried = False
+    _lock = threading.Lock()
+
+    @classmethod
+    def limit(cls, n: int):
+        import contextlib
+
+        with cls._lock:
+            if not cls._tried:
+                cls._tried = True
+                try:
+                    from threadpoolctl import ThreadpoolController
+
+                    cls._controller = ThreadpoolController()
+                except Exception:  # not installed, or cannot inspect this process
+                    cls._controller = None
+        if cls._controller is None:
+            return contextlib.nullcontext()
+        return cls._controller.limit(limits=n, user_api="blas")
+
+
+class NumpyBertEncoder:
+    """Sentence embeddings of a BERT + mean-pooling sentence-transformers folder, in numpy."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        cfg = json.loads((folder / "config.json").read_text())
+        st_cfg = json.loads((folder / "sentence_bert_config.json").read_text())
+        self.max_seq_length = int(min(st_cfg.get("max_seq_length") or cfg["max_position_embeddings"],
+                                      cfg["max_position_embeddings"]))
+        self.heads = int(cfg["num_attention_heads"])
+        self.dims = int(cfg["hidden_size"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        raw = read_safetensors(folder / "model.safetensors")
+        prefix = next((p for p in ("", "bert.", "model.") if f"{p}embeddings.word_embeddings.weight" in raw), "")
+
+        def get(name: str) -> np.ndarray:
+            return np.ascontiguousarray(raw[prefix + name], dtype=np.float32)
+
+        def linear(name: str) -> tuple[np.ndarray, np.ndarray]:  # (in, out) weight, bias
+            return np.ascontiguousarray(get(name + ".weight").T), get(name + ".bias")
+
+        self.word = get("embeddings.word_embeddings.weight")
+        self.position = get("embeddings.position_embeddings.weight")
+        self.token_type0 = get("embeddings.token_type_embeddings.weight")[0].copy()
+        self.emb_ln = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
+        self.layers = []
+        for i in range(int(cfg["num_hidden_layers"])):
+            p = f"encoder.layer.{i}."
+            q, k, v = (linear(p + f"attention.self.{n}") for n in ("query", "key", "value"))
+            self.layers.append({
+                "qkv": (np.ascontiguousarray(np.concatenate([q[0], k[0], v[0]], axis=1)),
+                        np.concatenate([q[1], k[1], v[1]])),
+                "out": linear(p + "attention.output.dense"),
+                "ln1": (get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias")),
+                "up": linear(p + "intermediate.dense"),
+                "down": linear(p + "output.dense"),
+                "ln2": (get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")),
+            })
+        del raw
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_seq_length)
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self.tokenizer.encode_batch([str(t) for t in texts])]
+
+    def _forward(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """(B, L) token ids (0-padded), true lengths → (B, dims) mean-pooled, unnormalised."""
+        B, L = ids.shape
+        H, D = self.heads, self.dims
+        hd = D // H
+        x = self.word[ids.reshape(-1)].reshape(B, L, D)
+        x += self.position[:L]
+        x += self.token_type0
+        x = _layer_norm(x.reshape(B * L, D), *self.emb_ln, self.eps)
+        padded = bool((lengths < L).any())
+        if padded:
+            keep = np.arange(L)[None, :] < lengths[:, None]  # (B, L)
+            bias = np.where(keep, np.float32(0), np.finfo(np.float32).min).astype(np.float32)[:, None, None, :]
+        scale = np.float32(1.0 / np.sqrt(hd))
+        for layer in self.layers:
+            w, b = layer["qkv"]
+            qkv = (x @ w + b).reshape(B, L, 3, H, hd)
+            q = qkv[:, :, 0].transpose(0, 2, 1, 3) * scale
+            k = qkv[:, :, 1].transpose(0, 2, 3, 1)
+            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
+            s = q @ k  # (B, H, L, L)
+            if padded:
+                s += bias
+            s -= s.max(-1, keepdims=True)
+            np.exp(s, out=s)
+            s /= s.sum(-1, keepdims=True)
+            ctx = (s @ v).transpose(0, 2, 1, 3).reshape(B * L, D)
+            w, b = layer["out"]
+            h = ctx @ w
+            h += b
+            h += x
+            x = _layer_norm(h, *layer["ln1"], self.eps)
+            w, b = layer["up"]
+            h = x @ w
+            h += b
+            h = np.float32(0.5) * h * (np.float32(1.0) + _erf(h * np.float32(1 / np.sqrt(2))))
+            w, b = layer["down"]
+            h = h @ w
+            h += b
+            h += x
+            x = _layer_norm(h, *layer["ln2"], self.eps)
+        x = x.reshape(B, L, D)
+        if not padded:
+            return x.mean(axis=1)
+        return np.einsum("bl,bld->bd", keep.astype(np.float32), x) / lengths[:, None].astype(np.float32)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 16, threads: int = 1) -> np.ndarray:
+        """(n, dims) float32, L2-normalised; texts are batched by length to limit padding."""
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dims), dtype=np.float32)
+        if not texts:
+            return out
+        ids = self.token_ids(texts)
+        order = sorted(range(len(texts)), key=lambda i: (-len(ids[i]), i))
+        with _BlasThreads.limit(threads), np.errstate(under="ignore", over="ignore"):
+            for start in range(0, len(order), max(1, batch_size)):
+                rows = order[start : start + batch_size]
+                lengths = np.array([len(ids[i]) for i in rows], dtype=np.int64)
+                batch = np.zeros((len(rows), int(lengths.max())), dtype=np.int64)
+                for r, i in enumerate(rows):
+                    batch[r, : lengths[r]] = ids[i]
+                out[rows] = self._forward(batch, lengths)
+        return _normalise(out)
+
+
 # --- the embedder ----------------------------------------------------------------------
 
 _torch_configured = False
@@ -191,6 +439,8 @@ class Embedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._fingerprint: dict[str, Any] | None = None
+        self._numpy: NumpyBertEncoder | None = None
+        self._numpy_ok: bool | None = None
 
     def __repr__(self) -> str:
         return f"Embedder({self.name!r}, path={str(self.path)!r})"
@@ -241,14 +491,53 @@ class Embedder:
                     self._model.eval()
         return self._model
 
+    # the numpy encoder (queries; see NumpyBertEncoder)
+    def _backend_setting(self) -> str:
+        value = os.environ.get("PEEL_ENCODER", "auto").strip().lower() or "auto"
+        return value if value in ("auto", "numpy", "torch") else "auto"
+
+    @property
+    def numpy_supported(self) -> bool:
+        """True if this folder's architecture is the one `NumpyBertEncoder` reproduces."""
+        if self._numpy_ok is None:
+            self._numpy_ok = numpy_supported(self.path)
+        return self._numpy_ok
+
+    def _numpy_encoder(self) -> NumpyBertEncoder | None:
+        if self._backend_setting() == "torch" or not self.numpy_supported:
+            return None
+        if self._numpy is None:
+            with self._load_lock:
+                if self._numpy is None:
+                    self._numpy = NumpyBertEncoder(self.path)
+        return self._numpy
+
+    def backend_for(self, n_texts: int) -> str:
+        """"numpy" or "torch": what ``encode`` of ``n_texts`` texts runs on. PEEL_ENCODER=torch
+        forces torch; =numpy uses numpy for every batch size where the folder allows it."""
+        setting = self._backend_setting()
+        if setting == "torch" or not self.numpy_supported:
+            return "torch"
+        if setting == "numpy" or n_texts <= NUMPY_MAX_TEXTS:
+            return "numpy"
+        return "torch"
+
     @property
     def dims(self) -> int:
+        if self._numpy is not None:
+            return self._numpy.dims
+        if self._model is None and self.numpy_supported:
+            return int(json.loads((self.path / "config.json").read_text())["hidden_size"])
         m = self.model
         getter = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         return int(getter())
 
     @property
     def max_seq_length(self) -> int:
+        if self._model is None and self.numpy_supported:
+            enc = self._numpy_encoder()
+            if enc is not None:
+                return enc.max_seq_length
         return int(self.model.max_seq_length)
 
     def encode(
@@ -265,8 +554,12 @@ class Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        model = self.model
-        import torch
+        use_numpy = self.backend_for(len(texts)) == "numpy"
+        if use_numpy:
+            encoder = self._numpy_encoder()
+        else:
+            model = self.model
+            import torch
 
         report = progress if callable(progress) else None
         bar = None
@@ -279,19 +572,27 @@ class Embedder:
             bar.start()
         step = batch_size * 4
         parts = []
+        # Longest first over the whole input, as model.encode sorts within one call: slicing
+        # for progress must not slice the sort (measured on data/: 10% more padded tokens).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        texts = [texts[i] for i in order]
         try:
             with self._encode_lock:
                 threads = _threads_for(len(texts))
-                if torch.get_num_threads() != threads:
+                if not use_numpy and torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
                 for start in range(0, len(texts), step):
-                    parts.append(model.encode(
-                        texts[start : start + step],
-                        batch_size=batch_size,
-                        show_progress_bar=False,
-                        convert_to_numpy=True,
-                        normalize_embeddings=True,
-                    ))
+                    piece = texts[start : start + step]
+                    if use_numpy:
+                        parts.append(encoder.encode(piece, batch_size=min(batch_size, 16), threads=threads))
+                    else:
+                        parts.append(model.encode(
+                            piece,
+                            batch_size=batch_size,
+                            show_progress_bar=False,
+                            convert_to_numpy=True,
+                            normalize_embeddings=True,
+                        ))
                     done = min(start + step, len(texts))
                     if bar is not None:
                         bar.update(task, completed=done)
@@ -300,7 +601,9 @@ class Embedder:
         finally:
             if bar is not None:
                 bar.stop()
-        return _normalise(np.concatenate(parts))
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return _normalise(vectors)
 
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Query vectors, from the LRU cache where possible; misses are encoded in one batch."""

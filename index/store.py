@@ -18,16 +18,21 @@ Atomic rebuild: everything is written to ``.{name}.tmp-<pid>`` beside the index 
 then ``index_dir`` → ``.{name}.old``, tmp → ``index_dir``, and ``.old`` is deleted. A crash
 at any moment leaves either the old complete index or the new one: if ``index_dir`` is
 missing but ``.old`` exists, the next open or build puts it back. Stale temp folders (of
-processes that no longer run) are removed by the next build.
+processes that no longer run) are removed by the next build. The swap holds an exclusive
+``flock`` on the parent folder and defers SIGINT/SIGTERM until it is done; opening holds a
+shared one, so a reader never sees half a swap and two builds never swap at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +132,56 @@ def _fsync_tree(root: Path) -> None:
         _fsync_dir(Path(dirpath))
 
 
-def recover(index_dir: Path) -> str | None:
+@contextlib.contextmanager
+def _folder_lock(folder: Path, exclusive: bool = True):
+    """``flock`` on the folder that holds the index (best effort: no lock where unsupported)."""
+    fd = None
+    try:
+        import fcntl
+
+        fd = os.open(str(folder), os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+    except (ImportError, OSError):
+        if fd is not None:
+            os.close(fd)
+            fd = None
+    try:
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """Hold Ctrl-C (SIGINT) and SIGTERM until the block is done, then deliver them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            previous[sig] = signal.signal(sig, lambda signum, frame: received.append(signum))
+        except (ValueError, OSError):
+            pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if received:
+            signal.raise_signal(received[0])
+
+
+def recover(index_dir: Path, *, lock: bool = True) -> str | None:
     """If a swap was interrupted after the old index was moved aside, move it back."""
+    if lock:
+        old = _old_dir(index_dir)
+        if index_dir.exists() or not old.is_dir():
+            return None
+        with _folder_lock(index_dir.parent):
+            return recover(index_dir, lock=False)
     old = _old_dir(index_dir)
     if not index_dir.exists() and old.is_dir():
         try:
@@ -205,8 +258,10 @@ def cache_key(model_id: str, text: str) -> str:
 
 
 def _load_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
-    """Previous index's vectors by key; empty if absent, unreadable or of another model."""
+    """Previous index's vectors by key; empty if absent, unreadable, of another model or format."""
     try:
+        if _read_json(index_dir / MANIFEST).get("format_version") != FORMAT_VERSION:
+            return {}
         meta = _read_json(index_dir / CACHE_KEYS)
         if meta.get("model_id") != model_id:
             return {}
@@ -215,7 +270,7 @@ def _load_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
         if vectors.ndim != 2 or len(keys) != len(vectors):
             return {}
         return dict(zip(keys, vectors.astype(np.float32, copy=False)))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
@@ -228,6 +283,30 @@ def _known_weights(index_dir: Path, embedder: Embedder) -> dict[str, Any] | None
             continue
         if rec.get("path") == str(embedder.path):
             return {"files": rec.get("weights") or [], "sha256": rec.get("weights_sha256")}
+    return None
+
+
+def replace_problem(index_dir: Path | str, model: str | None = None) -> str | None:
+    """Why building into ``index_dir`` would replace an index of another format, BM25
+    tokenisation or embedding model (what ``peel ingest --rebuild`` is for); None when the
+    folder holds no index, a damaged one, or one of this format and model."""
+    index_dir = Path(index_dir).expanduser().absolute()
+    recover(index_dir)
+    try:
+        manifest = _read_json(index_dir / MANIFEST)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        return f"it has index format version {version}; this version of peel-search writes format {FORMAT_VERSION}"
+    if (manifest.get("bm25") or {}).get("tokenizer") != bm25_mod.tokenizer_settings():
+        return "it was built with different BM25 tokenisation settings"
+    rec = manifest.get("model") or {}
+    embedder = load_model(model)
+    if rec.get("weights_sha256") != embedder.fingerprint(_known_weights(index_dir, embedder))["sha256"]:
+        return f"it was built with model {_model_label(rec)}, not {embedder.name}"
     return None
 
 
@@ -245,6 +324,7 @@ def build_index(
     batch_size: int = 32,
     documents: Sequence[Any] | None = None,
     texts: Mapping[str, str] | None = None,
+    vectors: np.ndarray | None = None,
 ) -> BuildReport:
     """Build (or rebuild) the index folder for ``chunks``, atomically.
 
@@ -252,7 +332,9 @@ def build_index(
     cache; only new texts go through the model. ``hnsw_threshold`` overrides
     `index.dense.HNSW_THRESHOLD` (chunks above it use HNSW). ``documents`` (DocumentMeta
     or its dict) and ``texts`` (doc_id → the text chunk offsets refer to) are stored as
-    they are, for `Searcher.documents` and `Searcher.doc_text`.
+    they are, for `Searcher.documents` and `Searcher.doc_text`. ``vectors`` (one row per chunk,
+    from this model, computed elsewhere: benchmarks, bulk pipelines) are used as given instead
+    of the model and the cache; they are L2-normalised here and cached like embedded ones.
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir).expanduser().absolute()
@@ -271,9 +353,10 @@ def build_index(
 
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     notes = []
-    note = recover(index_dir)
-    if note:
-        notes.append(note)
+    with _folder_lock(index_dir.parent):
+        note = recover(index_dir, lock=False)
+        if note:
+            notes.append(note)
     if index_dir.exists() and (
         not index_dir.is_dir()
         or (
@@ -285,12 +368,23 @@ def build_index(
             f"{index_dir} exists and is not a peel-search index; refusing to replace it. "
             f"Choose another --index folder."
         )
-    notes += clean_stale(index_dir)
+    with _folder_lock(index_dir.parent):
+        notes += clean_stale(index_dir)
 
     # Embeddings: reuse the previous index's cache, embed only what is new.
     embed_texts = [c.embed_text() for c in chunks]
     keys = [cache_key(model_id, t) for t in embed_texts]
-    previous = _load_cache(index_dir, model_id)
+    precomputed = vectors is not None
+    previous = {} if precomputed else _load_cache(index_dir, model_id)
+    if precomputed:
+        given = np.asarray(vectors, dtype=np.float32)
+        if given.ndim != 2 or len(given) != len(chunks):
+            raise ValueError(f"vectors must have one row per chunk: {given.shape} for {len(chunks)} chunks")
+        norms = np.linalg.norm(given, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        given = given / norms
+        for k, v in zip(keys, given):
+            previous.setdefault(k, v)
     unique_keys = list(dict.fromkeys(keys))
     todo = [k for k in unique_keys if k not in previous]
     vectors_by_key: dict[str, np.ndarray] = {k: previous[k] for k in unique_keys if k in previous}
@@ -303,7 +397,7 @@ def build_index(
     dims = int(next(iter(vectors_by_key.values())).shape[0])
     cache_vectors = np.stack([vectors_by_key[k] for k in unique_keys]).astype(np.float32)
     vectors = np.stack([vectors_by_key[k] for k in keys]).astype(np.float32)
-    n_cached = sum(1 for k in keys if k in previous)
+    n_cached = 0 if precomputed else sum(1 for k in keys if k in previous)
 
     tmp = index_dir.parent / f"{_tmp_prefix(index_dir)}{os.getpid()}"
     if tmp.exists():
@@ -379,9 +473,13 @@ def build_index(
         _write_json(tmp / MANIFEST, manifest)  # written last: a folder without it is incomplete
         _fsync_tree(tmp)
         _fsync_dir(tmp.parent)
-        _swap_into_place(tmp, index_dir)
+        # One swap at a time, no reader in the middle of one, and Ctrl-C waits for its end.
+        with _folder_lock(index_dir.parent), _signals_deferred():
+            _swap_into_place(tmp, index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        with _folder_lock(index_dir.parent):
+            recover(index_dir, lock=False)  # the swap failed half-way: the old index goes back
         raise
 
     return BuildReport(
@@ -478,6 +576,12 @@ def open_index(index_dir: Path | str, model: str | None = None) -> IndexFiles:
     index_dir = Path(index_dir).expanduser().absolute()
     if not index_dir.exists():
         recover(index_dir)
+    # Shared lock: a build's swap (exclusive) waits until these files are read.
+    with _folder_lock(index_dir.parent, exclusive=False):
+        return _open_index(index_dir, shown, model)
+
+
+def _open_index(index_dir: Path, shown: str, model: str | None) -> IndexFiles:
     if not index_dir.exists() and _old_dir(index_dir).is_dir():
         index_dir_to_read = _old_dir(index_dir)  # could not move it back (race): read in place
     else:

@@ -37,9 +37,17 @@ def mark_near_duplicates(chunks: list[Chunk], threshold: float = THRESHOLD) -> i
 
     shingles = [_shingles(c.text) for c in chunks]
     postings: dict[int, list[int]] = defaultdict(list)
+    # Shingles found in more than one document: only these can make a duplicate. Skipping
+    # the rest keeps a document that repeats itself (boilerplate on every page, a pasted
+    # paragraph many times over) linear instead of quadratic in its chunks.
+    cross_doc: set[int] = set()
     for i, sh in enumerate(shingles):
+        doc_id = chunks[i].doc_id
         for s in sh:
-            postings[s].append(i)
+            posting = postings[s]
+            if posting and s not in cross_doc and chunks[posting[0]].doc_id != doc_id:
+                cross_doc.add(s)
+            posting.append(i)
 
     marked = 0
     for i, chunk in enumerate(chunks):
@@ -49,7 +57,7 @@ def mark_near_duplicates(chunks: list[Chunk], threshold: float = THRESHOLD) -> i
             continue
         by_doc: dict[str, set[int]] = defaultdict(set)
         per_chunk: Counter = Counter()
-        for s in sh:
+        for s in sh & cross_doc:
             for j in postings[s]:
                 other = chunks[j]
                 if other.doc_id != chunk.doc_id:

@@ -2,12 +2,23 @@
 
 One unreadable file never aborts a run: it is recorded in ``IngestResult.skipped`` with
 a plain reason, and everything else is ingested.
+
+Size limits (a file over them is skipped with the reason, before it is read):
+``MAX_TEXT_BYTES`` for .txt/.md (10 MB, some fifty full inspection reports: chunking runs
+at about 25 s per MB and embedding at about 90 s per MB on a 2-core CPU, so one such file
+already costs some twenty minutes), ``MAX_HTML_BYTES`` for pages (100 MB: saved pages
+carry megabytes of inline images, cut before parsing), ``MAX_PDF_BYTES`` (200 MB: scans
+and images make PDFs large), and ``MAX_TEXT_CHARS`` for the text any reader extracts.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import re
+import stat
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -20,7 +31,15 @@ from ingest.records import Chunk, DocumentMeta, ParsedDocument
 SUPPORTED = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 # Files that describe a corpus rather than belong to it.
 _NOT_DOCUMENTS = {MANIFEST_NAME, "glossary.toml", "readme.md", "readme.txt"}
-MAX_TEXT_BYTES = 200 * 1024 * 1024
+MB = 1024 * 1024
+MAX_TEXT_BYTES = 10 * MB
+MAX_HTML_BYTES = 100 * MB
+MAX_PDF_BYTES = 200 * MB
+MAX_TEXT_CHARS = MAX_TEXT_BYTES  # 10 MB of text, however it was stored
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Control characters other than tab and line breaks: an ESC in a document must not reach a
+# terminal as an escape sequence (`peel search`, `peel ask`). Each becomes a space.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
 
 
 class ReadError(Exception):
@@ -77,19 +96,83 @@ def decode_text(raw: bytes) -> str:
     return text
 
 
+def display_path(path: Path | str) -> str:
+    """A file name fit to print and to store as JSON: undecodable bytes shown as \\xNN."""
+    return os.fsencode(str(path)).decode("utf-8", "backslashreplace")
+
+
+def _safe_text(text: str) -> str:
+    # Lone surrogates (a PDF's broken ToUnicode map) cannot be written as UTF-8; the
+    # replacement keeps every offset where it was, as does blanking control characters.
+    if _SURROGATE.search(text):
+        text = _SURROGATE.sub("\ufffd", text)
+    return _CONTROL.sub(" ", text) if _CONTROL.search(text) else text
+
+
+def _scrub(doc: ParsedDocument) -> ParsedDocument:
+    doc.text = _safe_text(doc.text)
+    for block in doc.blocks:
+        block.text = _safe_text(block.text)
+    if doc.title:
+        doc.title = _safe_text(doc.title)
+    doc.path = display_path(doc.path)
+    return doc
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` (after symlinks) is not a regular file that can be read, or None."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop (the link leads back to itself)"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "broken symlink (its target does not exist)" if os.path.islink(path) else "no such file"
+        if exc.errno == errno.EACCES:
+            return "permission denied (cannot read the file)"
+        return f"cannot read: {exc.strerror or exc}"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    kind = (
+        "a folder" if stat.S_ISDIR(st.st_mode)
+        else "a named pipe" if stat.S_ISFIFO(st.st_mode)
+        else "a socket" if stat.S_ISSOCK(st.st_mode)
+        else "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)
+        else "a special file"
+    )
+    return f"not a regular file ({kind})"
+
+
 def read_document(path: Path) -> ParsedDocument:
     """Parse one file with the reader for its type; ReadError says why not."""
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:
         raise ReadError(f"unsupported file type '{path.suffix or '(none)'}' (supported: {', '.join(sorted(SUPPORTED))})")
+    problem = _file_problem(path)  # before opening: reading a named pipe would wait forever
+    if problem:
+        raise ReadError(problem)
+    doc = _read(path, fmt)
+    if len(doc.text) > MAX_TEXT_CHARS:
+        raise ReadError(
+            f"too much text ({len(doc.text) / 1e6:.1f} million characters; the limit is "
+            f"{MAX_TEXT_CHARS / 1e6:.1f} million per document). Split it into smaller files."
+        )
+    return _scrub(doc)
+
+
+def _read(path: Path, fmt: str) -> ParsedDocument:
     try:
         size = path.stat().st_size
+        limit = {"pdf": MAX_PDF_BYTES, "html": MAX_HTML_BYTES}.get(fmt, MAX_TEXT_BYTES)
+        if size > limit:
+            raise ReadError(
+                f"too large ({size / MB:.0f} MB; the limit for {fmt} files is {limit // MB} MB: reading "
+                f"and embedding it would take hours). Split it into smaller files."
+            )
         if fmt == "pdf":
             from ingest.readers.pdf import read_pdf
 
             return read_pdf(str(path))
-        if size > MAX_TEXT_BYTES:
-            raise ReadError(f"too large ({size // (1024 * 1024)} MB; limit {MAX_TEXT_BYTES // (1024 * 1024)} MB)")
         raw = path.read_bytes()
         if fmt == "html":
             from ingest.readers.html import read_html
@@ -107,6 +190,8 @@ def read_document(path: Path) -> ParsedDocument:
         raise
     except PermissionError:
         raise ReadError("permission denied (cannot read the file)") from None
+    except MemoryError:
+        raise ReadError("too large to read into memory") from None
     except OSError as exc:
         raise ReadError(f"cannot read: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -125,30 +210,62 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
             seen.add(key)
             files.append(p)
 
+    def skip(p: Path | str, reason: str) -> None:
+        skipped.append(Skipped(display_path(p), reason))
+
     for root in paths:
-        if not root.exists():
-            skipped.append(Skipped(str(root), "no such file or folder" if not root.is_symlink() else "broken symlink"))
-            continue
-        if root.is_file():
-            if root.suffix.lower() in SUPPORTED:
-                add(root)
+        if not root.is_dir():
+            if os.path.lexists(root) and root.suffix.lower() not in SUPPORTED:
+                skip(root, f"unsupported file type '{root.suffix or '(none)'}'")
+                continue
+            problem = _file_problem(root) if os.path.lexists(root) else "no such file or folder"
+            if problem:
+                skip(root, problem)
             else:
-                skipped.append(Skipped(str(root), f"unsupported file type '{root.suffix or '(none)'}'"))
+                add(root)
             continue
-        # followlinks=False: a symlink loop cannot send the walk round forever.
-        for dirpath, dirnames, filenames in os.walk(root, followlinks=False, onerror=lambda e: skipped.append(Skipped(e.filename, f"cannot list folder: {e.strerror}"))):
-            dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        # Linked folders are followed, but never into a folder already being read: a
+        # symlink loop cannot send the walk round forever.
+        visited = {os.path.realpath(root)}
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=True, onerror=lambda e: skip(e.filename, f"cannot list folder: {e.strerror}")):
+            parts = Path(dirpath).relative_to(root).parts
+            inside = {os.path.realpath(os.path.join(root, *parts[:i])) for i in range(len(parts) + 1)}
+            keep = []
+            for d in sorted(dirnames):
+                if d.startswith("."):
+                    continue
+                sub = os.path.join(dirpath, d)
+                real = os.path.realpath(sub)
+                if os.path.islink(sub) and real in inside:
+                    skip(sub, "symlink loop (links back to a folder it is inside)")
+                    continue
+                if real in visited:  # the same folder by another path: read once
+                    continue
+                visited.add(real)
+                keep.append(d)
+            dirnames[:] = keep
             for name in sorted(filenames):
                 p = Path(dirpath) / name
                 if name.startswith(".") or name.lower() in _NOT_DOCUMENTS:
                     continue
                 if p.suffix.lower() not in SUPPORTED:
                     continue
-                if p.is_symlink() and not p.exists():
-                    skipped.append(Skipped(str(p), "broken symlink"))
+                problem = _file_problem(p)
+                if problem:
+                    skip(p, problem)
                     continue
                 add(p)
     return files, skipped
+
+
+def _ascii_fold(name: str) -> str:
+    """'Rapport d’été' → 'Rapport d’ete': accents dropped so document ids keep the letters."""
+    raw = os.fsencode(name)
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:  # names from old zip files are usually Windows-1252
+        name = raw.decode("cp1252", "replace")
+    return "".join(ch for ch in unicodedata.normalize("NFKD", name) if not unicodedata.combining(ch))
 
 
 def _manifest_for(path: Path, cache: dict[Path, dict[Path, DocumentMeta]]) -> DocumentMeta | None:
@@ -178,27 +295,29 @@ def load_corpus(
         try:
             meta = _manifest_for(path, manifests)
         except ValueError as exc:
-            skipped.append(Skipped(str(path), f"manifest problem: {exc}"))
+            skipped.append(Skipped(display_path(path), f"manifest problem: {exc}"))
             meta = None
         try:
             doc = read_document(path)
             if not doc.blocks:
                 raise ReadError("no text content found")
             if meta is None:
-                doc_id = slug(path.stem)
-                n = 2
+                base = slug(_ascii_fold(path.stem))
+                doc_id, n = base, 2
                 while doc_id in used_ids:
-                    doc_id = f"{slug(path.stem)}-{n}"
+                    doc_id = f"{base}-{n}"
                     n += 1
                 meta = infer_meta(doc, doc_id)
             if meta.doc_id in used_ids:
                 raise ReadError(f"duplicate document id '{meta.doc_id}' in the manifest")
+            if meta.source:
+                meta.source = display_path(meta.source)
             doc_chunks = chunker.chunk(doc, meta)
         except ReadError as exc:
-            skipped.append(Skipped(str(path), str(exc)))
+            skipped.append(Skipped(display_path(path), str(exc)))
             continue
         except Exception as exc:  # a reader bug must not lose the rest of the corpus
-            skipped.append(Skipped(str(path), f"could not be parsed ({type(exc).__name__}: {exc})"))
+            skipped.append(Skipped(display_path(path), f"could not be parsed ({type(exc).__name__}: {exc})"))
             continue
         used_ids.add(meta.doc_id)
         documents.append(meta)

@@ -315,7 +315,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     searcher = _open(args)
     filters = _filters(args)
     if args.from_file:
-        source = sys.stdin if str(args.from_file) == "-" else open(args.from_file, encoding="utf-8")
+        source = sys.stdin if str(args.from_file) == "-" else open(args.from_file, encoding="utf-8", errors="replace")
         queries = [line.rstrip("\n") for line in source if line.strip()]
         results = api.search_many(searcher, queries, k=args.k, mode=args.mode, filters=filters)
         for q, res in zip(queries, results):
@@ -483,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, IndexOpenError):
             return _fail(str(exc))
+        if isinstance(exc, OSError) and exc.filename:  # --from-file, --out: a plain message
+            return _fail(f"{exc.filename}: {exc.strerror or exc}")
         raise
 
 

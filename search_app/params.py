@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 MODES = ("hybrid", "bm25", "dense")
+MIN_K = 1
 MAX_K = 30
 MAX_QUERY_CHARS = 2000
 
@@ -55,24 +56,31 @@ def params_from_query(query: dict[str, Any]) -> tuple[SearchParams, list[str]]:
 
     problems: list[str] = []
     p = SearchParams()
-    p.q = _first(query.get("q"))[:MAX_QUERY_CHARS]
+    q = _first(query.get("q"))
+    p.q = q[:MAX_QUERY_CHARS]
+    if len(q) > MAX_QUERY_CHARS:
+        problems.append(f"The question in the link is {len(q):,} characters long; only the first {MAX_QUERY_CHARS:,} are used.")
     mode = _first(query.get("mode")) or "hybrid"
     if mode in MODES:
         p.mode = mode
     else:
-        problems.append(f"Unknown mode '{mode}' in the link; using hybrid (choose {', '.join(MODES)}).")
+        problems.append(f"Unknown mode '{mode[:20]}' in the link; using hybrid (choose {', '.join(MODES)}).")
     k = _first(query.get("k"))
     if k:
         try:
-            p.k = max(1, min(MAX_K, int(k)))
+            n = int(k)
         except ValueError:
-            problems.append(f"Number of passages '{k}' in the link is not a number; using {p.k}.")
+            problems.append(f"Number of passages '{k[:20]}' in the link is not a number; using {p.k}.")
+        else:
+            p.k = max(MIN_K, min(MAX_K, n))
+            if p.k != n:
+                problems.append(f"Number of passages {n} in the link is out of range ({MIN_K}–{MAX_K}); using {p.k}.")
     year = _first(query.get("year"))
     if year:
         try:
             p.year_from, p.year_to = parse_year_range(year)
         except Exception:
-            problems.append(f"Year range '{year}' in the link is not valid (try 2017, 2016-2018, 2016- or -2018); ignoring it.")
+            problems.append(f"Year range '{year[:30]}' in the link is not valid (try 2017, 2016-2018, 2016- or -2018); ignoring it.")
     p.forces = _as_list(query.get("force"))
     p.doc_types = _as_list(query.get("type"))
     p.doc_ids = _as_list(query.get("doc"))

@@ -82,6 +82,7 @@ def _decode(raw: bytes) -> tuple[str, list[str]]:
 
 # Inline data: URIs can be megabytes of base64; they carry no text, so they are cut before
 # parsing rather than handed to the parser.
+MAX_MARKUP_CHARS = 30_000_000
 _DATA_URI = re.compile(r"""(?<=["'(=])\s*data:[\w.+-]+/[\w.+-]+[^"'()<>\s]*""", re.I)
 
 # --- what is not content ----------------------------------------------------------------
@@ -413,6 +414,11 @@ def read_html(path: str, raw: bytes) -> ParsedDocument:
     if "\x00" in text[:4096] or text.count("\ufffd") > max(10, len(text) // 100):
         raise ValueError("binary data, not HTML")
     text = _DATA_URI.sub("data:,", text)
+    if len(text) > MAX_MARKUP_CHARS:  # the parse tree takes many times this in memory
+        raise ValueError(
+            f"too large ({len(text) / 1e6:.0f} million characters of markup besides inline images; "
+            f"the limit is {MAX_MARKUP_CHARS / 1e6:.0f} million). Split it into smaller files."
+        )
     soup = BeautifulSoup(text, "lxml")
     if soup.find(True) is None:
         raise ValueError("not HTML (no elements found)")

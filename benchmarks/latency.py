@@ -1,0 +1,180 @@
+"""Warm, single-query latency in one process, for bm25, dense and hybrid.
+
+Each timed query is ``index.api.search(searcher, q, k=10, mode=...)``: what `peel search`
+and the app call, so query parsing, glossary expansion, year filters, retrieval, fusion,
+near-duplicate folding and, for change-over-time questions, the per-period searches are
+all included, and so is encoding the query. Every query string is used once in the whole
+run, so the embedder's query-vector cache never answers a timed query; each query's
+encodes are counted to prove it (``vector_cache_hits``: queries that encoded nothing).
+Re-running queries whose vectors are cached is reported separately (``hybrid_cached``), and
+so is ``Searcher.search`` alone (``hybrid_retrieval_only``: encoding + BM25 + dense + fusion +
+folding, without query parsing, glossary expansion and the per-period searches).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from .common import QuerySource, latency_summary, merge_rounds
+
+
+class EncodeCounter:
+    """Counts calls to the embedder's ``encode`` (the cache-miss path), per query."""
+
+    def __init__(self, embedder) -> None:
+        self.embedder = embedder
+        self.calls = 0
+        self._orig = embedder.encode
+
+        def counting(*args, **kwargs):
+            self.calls += 1
+            return self._orig(*args, **kwargs)
+
+        embedder.encode = counting  # instance attribute: encode_queries calls self.encode
+
+    def close(self) -> None:
+        try:
+            del self.embedder.encode
+        except AttributeError:
+            pass
+
+
+def _run(searcher, queries: Sequence[str], mode: str, filters, counter: EncodeCounter,
+         retrieval_only: bool = False) -> dict[str, Any]:
+    from index import api
+
+    wall, cpu, hits_total, cache_hits = [], [], 0, 0
+    for q in queries:
+        before = counter.calls
+        c0, t0 = time.thread_time(), time.perf_counter()
+        if retrieval_only:
+            hits = searcher.search(q, k=10, mode=mode, filters=filters)
+        else:
+            hits = api.search(searcher, q, k=10, mode=mode, filters=filters).hits
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+        hits_total += len(hits)
+        if mode != "bm25" and counter.calls == before:
+            cache_hits += 1
+    out = latency_summary(wall, cpu)
+    out["vector_cache_hits"] = cache_hits
+    out["mean_hits"] = round(hits_total / max(1, len(queries)), 2)
+    return out
+
+
+def measure(
+    searcher,
+    source: QuerySource,
+    *,
+    n: int,
+    rounds: int,
+    warmup: int = 5,
+    modes: Sequence[str] = ("bm25", "dense", "hybrid"),
+    filtered: Any = None,
+) -> dict[str, Any]:
+    """p50/p95 per mode (median over ``rounds`` rounds of ``n`` fresh queries each)."""
+    from index import api
+
+    counter = EncodeCounter(searcher.embedder)
+    try:
+        for q in source.take(warmup):  # loads the encoder, touches every structure
+            api.search(searcher, q, k=10, mode="hybrid")
+        out: dict[str, Any] = {"chunks": len(searcher), "dense_kind": searcher.manifest["dense"]["kind"]}
+        plan = [(m, m, None) for m in modes]
+        if filtered is not None:
+            plan.append(("hybrid_filtered", "hybrid", filtered))
+        if "hybrid" in modes:
+            plan.append(("hybrid_retrieval_only", "hybrid", None))
+        per: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in plan}
+        last_hybrid: list[str] = []
+        for _ in range(rounds):
+            for name, mode, flt in plan:  # interleaved, so load changes hit every mode alike
+                qs = source.take(n)
+                per[name].append(_run(searcher, qs, mode, flt, counter,
+                                      retrieval_only=name == "hybrid_retrieval_only"))
+                if name == "hybrid":
+                    last_hybrid = qs
+        for name in per:
+            out[name] = merge_rounds(per[name])
+            out[name]["vector_cache_hits"] = sum(r["vector_cache_hits"] for r in per[name])
+        if filtered is not None:
+            out["hybrid_filtered"]["filters"] = filtered.to_dict()
+        if "hybrid" in per and last_hybrid:
+            cached = _run(searcher, last_hybrid, "hybrid", None, counter)
+            out["hybrid_cached"] = cached  # same strings again: vectors come from the LRU cache
+        out["components"] = components(searcher, source.take(n))
+    finally:
+        counter.close()
+    return out
+
+
+def components(searcher, queries: Sequence[str], candidates: int = 100) -> dict[str, Any]:
+    """Where a hybrid query's time goes: encoding a fresh query, BM25 top-100, dense top-100
+    (the candidate depth hybrid uses), each timed alone."""
+    from index.bm25 import query_tokens
+
+    emb = searcher.embedder
+    enc_wall, enc_cpu, vecs = [], [], []
+    for q in queries:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        vecs.append(emb.encode_query(q))
+        enc_wall.append(time.perf_counter() - t0)
+        enc_cpu.append(time.thread_time() - c0)
+    tokens = [query_tokens(q) for q in queries]
+    bm_wall, bm_cpu = [], []
+    for t in tokens:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        searcher._bm25.search(t, candidates)
+        bm_wall.append(time.perf_counter() - t0)
+        bm_cpu.append(time.thread_time() - c0)
+    de_wall, de_cpu = [], []
+    for v in vecs:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        searcher._dense.search(v, candidates)
+        de_wall.append(time.perf_counter() - t0)
+        de_cpu.append(time.thread_time() - c0)
+    return {
+        "encode_query": {**latency_summary(enc_wall, enc_cpu), "backend": emb.backend_for(1)},
+        "bm25_top100": latency_summary(bm_wall, bm_cpu),
+        "dense_top100": latency_summary(de_wall, de_cpu),
+    }
+
+
+def encoder_comparison(embedder, queries: Sequence[str]) -> dict[str, Any]:
+    """Query encoding on the numpy forward pass vs torch (sentence-transformers), on fresh
+    strings (half each), and the largest difference between their vectors."""
+    from index.embedder import _threads_for
+
+    half = len(queries) // 2
+    enc = embedder._numpy_encoder()
+    out: dict[str, Any] = {}
+    if enc is not None:
+        wall, cpu = [], []
+        for q in queries[:half]:
+            c0, t0 = time.thread_time(), time.perf_counter()
+            enc.encode([q], threads=1)
+            wall.append(time.perf_counter() - t0)
+            cpu.append(time.thread_time() - c0)
+        out["numpy"] = latency_summary(wall, cpu)
+    import torch
+
+    model = embedder.model
+    torch.set_num_threads(_threads_for(1))
+    model.encode(["warm up"], normalize_embeddings=True)
+    wall, cpu = [], []
+    for q in queries[half:]:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        model.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.thread_time() - c0)
+    out["torch"] = latency_summary(wall, cpu)
+    if enc is not None:
+        sample = list(queries[:20])
+        a = enc.encode(sample)
+        b = model.encode(sample, normalize_embeddings=True, convert_to_numpy=True)
+        out["max_abs_difference"] = float(np.abs(a - b).max())
+        out["min_cosine"] = float((a * b).sum(axis=1).min())
+    return out

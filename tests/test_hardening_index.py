@@ -1,0 +1,245 @@
+"""Crashes and versions (issue 7): `peel ingest` killed or interrupted while it writes the
+index, and indexes written by another format version or model.
+
+These run the real CLI in subprocesses. The old index is a small corpus; the new ingest
+is a bigger one, so that it is still embedding or writing when the signal arrives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from index import Searcher
+from index import store
+
+ROOT = Path(__file__).resolve().parent.parent
+PEEL = [sys.executable, "-m", "search_app.cli"]
+ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", PYTHONIOENCODING="utf-8")
+
+_WORDS = ("custody officers victims abuse neighbourhood response calls records training partners "
+          "data staff public safe patrol detainees reviews").split()
+
+
+def _corpus(folder: Path, n: int, seed: int, topic: str) -> Path:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for i in range(n):
+        body = " ".join(rng.choice(_WORDS) for _ in range(50))
+        (folder / f"{topic}-{i:02d}.txt").write_text(
+            f"{topic.title()} section {i}\n\nThe {topic} report {i} says the force {body}.\n", encoding="utf-8")
+    return folder
+
+
+def _peel(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([*PEEL, *args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
+
+
+def _start_ingest(corpus: Path, index: Path) -> subprocess.Popen:
+    return subprocess.Popen([*PEEL, "ingest", str(corpus), "--index", str(index), "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+
+
+def _temp_folders(index: Path) -> list[str]:
+    return sorted(p.name for p in index.parent.iterdir() if p.name.startswith(f".{index.name}."))
+
+
+def _when_temp_folder_exists(proc: subprocess.Popen, index: Path, deadline: float = 120) -> bool:
+    """Poll until the build's temp folder appears (True), or the process ends (False)."""
+    prefix = f".{index.name}.tmp-"
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        if any(name.startswith(prefix) for name in os.listdir(index.parent)):
+            return True
+        if proc.poll() is not None:
+            return False
+        time.sleep(0.001)
+    return False
+
+
+def _answers(index: Path) -> list[str]:
+    s = Searcher.open(index)
+    return [h.chunk_id for h in s.search("custody detainees reviews", k=5)] + [str(len(s))]
+
+
+BIG = 40  # files (one chunk each) in the ingest that gets interrupted
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory):
+    base = tmp_path_factory.mktemp("crash")
+    small = _corpus(base / "small", 3, seed=1, topic="custody")
+    big = _corpus(base / "big", BIG, seed=2, topic="patrol")
+    master = base / "master" / "index"
+    run = _peel("ingest", str(small), "--index", str(master), "-q")
+    assert run.returncode == 0, run.stderr
+    return small, big, master
+
+
+@pytest.fixture
+def old_index(corpora, tmp_path_factory):
+    """A complete index of the small corpus (built by `peel ingest`), in a folder of its own."""
+    index = tmp_path_factory.mktemp("idx") / "index"
+    shutil.copytree(corpora[2], index)
+    return index
+
+
+def test_sigkill_while_writing_leaves_the_old_index_and_the_next_ingest_completes(corpora, old_index):
+    _, big, master = corpora
+    before = _answers(old_index)
+    fingerprint = json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"]
+    rng = random.Random()
+    moments = [f"after {rng.uniform(0.3, 3.0):.2f}s" for _ in range(2)] + ["while the temp folder exists"]
+    killed_while_writing = False
+    for moment in moments:
+        proc = _start_ingest(big, old_index)
+        if moment.startswith("after"):
+            time.sleep(float(moment.split()[1][:-1]))
+        else:
+            killed_while_writing = _when_temp_folder_exists(proc, old_index)
+        if proc.poll() is not None:  # finished first (a fast machine): put the old index back
+            assert proc.returncode == 0
+            shutil.rmtree(old_index)
+            shutil.copytree(master, old_index)
+            continue
+        proc.kill()  # SIGKILL: no handler, no clean-up
+        proc.wait(timeout=60)
+        # the previous index still opens and answers exactly as before
+        assert _answers(old_index) == before, moment
+        assert json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"] == fingerprint
+    assert killed_while_writing, "the ingest ended before its temp folder was seen"
+    # the next ingest completes, and removes what the killed ones left behind
+    run = _peel("ingest", str(big), "--index", str(old_index), "-q")
+    assert run.returncode == 0, run.stderr
+    assert _temp_folders(old_index) == []
+    assert _answers(old_index)[-1] == str(BIG)
+
+
+def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, old_index):
+    _, big, master = corpora
+    before = _answers(old_index)
+    fingerprint = json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"]
+    for moment in ("while embedding", "while the temp folder exists"):
+        for delay in (2.0, 1.2, 0.6):
+            proc = _start_ingest(big, old_index)
+            if moment == "while embedding":
+                time.sleep(delay)
+            else:
+                assert _when_temp_folder_exists(proc, old_index), "the ingest ended before its temp folder was seen"
+            if proc.poll() is None:
+                break
+            shutil.rmtree(old_index)  # finished first (a fast machine): again, sooner
+            shutil.copytree(master, old_index)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (moment, err)
+        assert "interrupted" in err and "Traceback" not in err
+        assert _temp_folders(old_index) == [], moment  # no .index.tmp-*, no .index.old
+        assert sorted(p.name for p in old_index.parent.iterdir()) == ["index"]
+        manifest = json.loads((old_index / "manifest.json").read_text())
+        if manifest["corpus_fingerprint"] != fingerprint:
+            # Ctrl-C landed in the final rename, which is finished first: the new index is whole
+            assert moment != "while embedding" and len(Searcher.open(old_index)) == BIG
+            return
+        assert _answers(old_index) == before, moment
+
+
+def test_sigterm_is_handled_like_ctrl_c(corpora, old_index):
+    _, big, master = corpora
+    proc = _start_ingest(big, old_index)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert _temp_folders(old_index) == []
+
+
+def _edit_manifest(index: Path, **changes) -> None:
+    manifest = json.loads((index / "manifest.json").read_text())
+    manifest.update(changes)
+    (index / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("kind", ["format", "model"])
+def test_index_of_another_format_or_model_gives_a_message_then_rebuild_works(corpora, old_index, kind):
+    small, _, _ = corpora
+    if kind == "format":
+        _edit_manifest(old_index, format_version=99)
+        expected = "format version 99"
+    else:
+        _edit_manifest(old_index, model={"name": "example/other-model", "path": "/nowhere/other-model",
+                                         "default": False, "id": "x", "weights_sha256": "0" * 64, "weights": []})
+        expected = "example/other-model"
+    hint = f"peel ingest --rebuild --index {old_index}"
+    commands = [["search", "--json", "custody"], ["ask", "how are detainees kept safe in custody?"]]
+    for command in commands if kind == "format" else commands[:1]:
+        run = _peel(*command, "--index", str(old_index))
+        assert run.returncode == 1, (command, run.stderr)
+        err = " ".join(run.stderr.split())
+        assert expected in err and hint in err, (command, err)
+        assert "Traceback" not in run.stderr and run.stdout == ""
+    # a plain ingest does not silently replace it …
+    run = _peel("ingest", str(small), "--index", str(old_index), "-q")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    err = " ".join(run.stderr.split())
+    assert expected in err and f"peel ingest --rebuild {small} --index {old_index}" in err
+    assert json.loads((old_index / "manifest.json").read_text()).get("format_version") == (99 if kind == "format" else 1)
+    # … --rebuild does
+    run = _peel("ingest", "--rebuild", str(small), "--index", str(old_index), "-q")
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((old_index / "manifest.json").read_text())
+    assert manifest["format_version"] == store.FORMAT_VERSION and manifest["model"]["default"] is True
+    run = _peel("search", "custody detainees", "--index", str(old_index), "--json")
+    assert run.returncode == 0 and json.loads(run.stdout)["hits"]
+
+
+def test_an_old_format_cache_is_not_reused(corpora, old_index):
+    """Vectors in an index of another format may mean something else: embedded afresh."""
+    small, _, _ = corpora
+    _edit_manifest(old_index, format_version=0)
+    run = _peel("ingest", "--rebuild", str(small), "--index", str(old_index), "--json", "-q")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["embedded"] == summary["chunks"] and summary["embeddings_reused"] == 0
+
+
+def test_a_folder_that_is_not_an_index_is_refused_without_traceback(corpora, tmp_path):
+    small, _, _ = corpora
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "chapter1.txt").write_text("do not delete")
+    run = _peel("ingest", str(small), "--index", str(precious), "-q")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "not a peel-search index" in run.stderr
+    assert (precious / "chapter1.txt").read_text() == "do not delete"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
+
+
+def test_reader_waits_for_a_swap_in_progress(tmp_path):
+    """The swap holds an exclusive lock on the index's parent folder; opening takes a
+    shared one, so a reader never finds the index moved aside half-way."""
+    import threading
+
+    (tmp_path / "index").mkdir()
+    order: list[str] = []
+
+    def reader() -> None:
+        with store._folder_lock(tmp_path, exclusive=False):
+            order.append("reader")
+
+    with store._folder_lock(tmp_path):
+        t = threading.Thread(target=reader)
+        t.start()
+        time.sleep(0.3)
+        order.append("swap done")
+    t.join(5)
+    assert order == ["swap done", "reader"]
