@@ -32,3 +32,22 @@ def bundled_searcher(bundled_index):
     from index import api
 
     return api.open_index(bundled_index)
+
+
+@pytest.fixture
+def run_app(monkeypatch):
+    """Run the Streamlit app headless over ``index`` with URL parameters; fails on an exception."""
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "search_app" / "app.py")
+
+    def run(index: Path, **params) -> AppTest:
+        monkeypatch.setenv("PEEL_INDEX", str(index))
+        at = AppTest.from_file(app, default_timeout=180)
+        for key, value in params.items():
+            at.query_params[key] = value
+        at.run()
+        assert not at.exception, at.exception
+        return at
+
+    return run

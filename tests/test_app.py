@@ -12,18 +12,8 @@ APP = str(Path(__file__).resolve().parent.parent / "search_app" / "app.py")
 
 
 @pytest.fixture
-def app(bundled_index, monkeypatch):
-    monkeypatch.setenv("PEEL_INDEX", str(bundled_index))
-
-    def run(**params) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=180)
-        for key, value in params.items():
-            at.query_params[key] = value
-        at.run()
-        assert not at.exception, at.exception
-        return at
-
-    return run
+def app(bundled_index, run_app):
+    return lambda **params: run_app(bundled_index, **params)
 
 
 def _cards(at: AppTest) -> list[str]:

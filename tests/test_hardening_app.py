@@ -85,16 +85,6 @@ def hostile_index(tmp_path_factory) -> Path:
     return index
 
 
-def _run(index: Path, monkeypatch, **params) -> AppTest:
-    monkeypatch.setenv("PEEL_INDEX", str(index))
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
 def _html_blocks(at: AppTest) -> list[str]:
     """Every Markdown element the app rendered with HTML allowed (main area, sidebar, expanders)."""
     return [m.value for m in at.markdown if m.allow_html and "<style>" not in m.value]
@@ -108,8 +98,8 @@ def _assert_inert(block: str) -> None:
     assert "\n" not in block and "\r" not in block
 
 
-def test_hostile_documents_render_inert_in_cards_timeline_also_in_and_whole_section(hostile_index, monkeypatch):
-    at = _run(hostile_index, monkeypatch, q=QUESTION)
+def test_hostile_documents_render_inert_in_cards_timeline_also_in_and_whole_section(hostile_index, run_app):
+    at = run_app(hostile_index, q=QUESTION)
     assert "Evidence over time" in [s.value for s in at.subheader]
     blocks = _html_blocks(at)
     for block in blocks:
@@ -139,8 +129,8 @@ def test_hostile_documents_render_inert_in_cards_timeline_also_in_and_whole_sect
         _assert_inert(block)
 
 
-def test_hostile_title_in_the_sidebar_is_plain_text(hostile_index, monkeypatch):
-    at = _run(hostile_index, monkeypatch, q="custody reviews", doc="kent-2016")
+def test_hostile_title_in_the_sidebar_is_plain_text(hostile_index, run_app):
+    at = run_app(hostile_index, q="custody reviews", doc="kent-2016")
     docs = [d for d in at.sidebar.multiselect if d.label == "Documents"][0]
     assert docs.value == ["kent-2016"]
     # titles are option labels (text, never HTML); passages come only from that document
@@ -163,31 +153,31 @@ def test_hostile_title_in_the_sidebar_is_plain_text(hostile_index, monkeypatch):
         ({"q": "custody reviews " * 700}, "The question in the link is 11,200 characters long; only the first 2,000 are used."),
     ],
 )
-def test_bad_link_parameters_get_a_message_and_the_search_still_runs(hostile_index, monkeypatch, params, message):
-    at = _run(hostile_index, monkeypatch, **{"q": "custody reviews", **params})
+def test_bad_link_parameters_get_a_message_and_the_search_still_runs(hostile_index, run_app, params, message):
+    at = run_app(hostile_index, **{"q": "custody reviews", **params})
     warnings = [re.sub(r"\\(.)", r"\1", w.value) for w in at.warning]  # Markdown escapes undone
     assert any(message in w for w in warnings), warnings
     assert [b for b in _html_blocks(at) if re.search(r'peel-cite">\d+\. ', b)]
 
 
-def test_markdown_in_a_link_parameter_is_shown_as_typed(hostile_index, monkeypatch):
-    at = _run(hostile_index, monkeypatch, q="custody", mode="![x](http://example.invalid/x.png)")
+def test_markdown_in_a_link_parameter_is_shown_as_typed(hostile_index, run_app):
+    at = run_app(hostile_index, q="custody", mode="![x](http://example.invalid/x.png)")
     (warning,) = [w.value for w in at.warning if "Unknown mode" in w.value]
     assert "![x](" not in warning and r"\!\[x\]\(" in warning
 
 
 @pytest.mark.parametrize("q", ["?!…", "(((", "\"\"", "*"])
-def test_a_question_with_no_words_asks_for_one(hostile_index, monkeypatch, q):
-    at = _run(hostile_index, monkeypatch, q=q)
+def test_a_question_with_no_words_asks_for_one(hostile_index, run_app, q):
+    at = run_app(hostile_index, q=q)
     assert any("Please type a question" in i.value for i in at.info)
     assert not [b for b in _html_blocks(at) if "peel-card" in b]
 
 
-def test_a_folder_that_is_not_an_index_is_a_plain_error(tmp_path, monkeypatch):
+def test_a_folder_that_is_not_an_index_is_a_plain_error(tmp_path, monkeypatch, run_app):
     folder = tmp_path / "notes"
     folder.mkdir()
     (folder / "thesis.txt").write_text("do not delete")
     monkeypatch.setenv("PEEL_DATA", str(folder))
-    at = _run(folder, monkeypatch, q="custody")
+    at = run_app(folder, q="custody")
     assert any("not a peel-search index" in e.value for e in at.error)
     assert (folder / "thesis.txt").read_text() == "do not delete"
