@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parent.parent / "search_app" / "app.py")
 
 HOSTILE = ("<script>alert('x')</script> <img src=x onerror=alert(1)> "
            "![tracker](http://example.invalid/t.png) [click](javascript:alert(2)) :red[styled] $x^2$")
