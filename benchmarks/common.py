@@ -243,35 +243,48 @@ class ChildRun:
     stderr: str
 
 
+# A child forked from this (large) process starts as a copy of it, and Linux keeps that
+# copy's high-water RSS in the child's ru_maxrss across exec: measured directly, a 200 MB
+# `peel search` reported the benchmark process's 2.2 GB. So the command is started by a
+# tiny launcher (a bare interpreter, ~10 MB), which times it and reports its rusage.
+_LAUNCHER = """
+import json, os, sys, time
+t0 = time.perf_counter()
+pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+_, status, ru = os.wait4(pid, 0)
+seconds = time.perf_counter() - t0
+with open(sys.argv[1], "w") as f:
+    json.dump({"seconds": seconds, "maxrss_kb": ru.ru_maxrss, "exit": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path | None = None,
               timeout: float = 600) -> ChildRun:
-    """Run ``cmd`` and measure wall seconds from spawn to exit, and the child's peak RSS
-    (``ru_maxrss`` of that process from ``wait4``)."""
-    out_path = CACHE / f".child-{os.getpid()}.out"
-    err_path = CACHE / f".child-{os.getpid()}.err"
+    """Run ``cmd``; wall seconds from spawn to exit and the child's peak RSS (``ru_maxrss``
+    from ``wait4``), both taken by a small launcher process (see ``_LAUNCHER``)."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    base = CACHE / f".child-{os.getpid()}"
+    out_path, err_path, info_path = (base.with_suffix(s) for s in (".out", ".err", ".json"))
+    info_path.unlink(missing_ok=True)
     with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, stdin=subprocess.DEVNULL,
-                                env=env, cwd=str(cwd or ROOT))
-        deadline = t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(info_path), *cmd], stdout=out,
+                                stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=str(cwd or ROOT),
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
-    for p in (out_path, err_path):
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError):
+        info = {"seconds": float("nan"), "maxrss_kb": 0, "exit": proc.returncode or -1}
+    for p in (out_path, err_path, info_path):
         p.unlink(missing_ok=True)
-    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    return ChildRun(info["seconds"], info["maxrss_kb"] / 1024, info["exit"], stdout, stderr)
 
 
 def peel_command() -> list[str]:

@@ -12,8 +12,8 @@ when it returns fewer than ``min(k, allowed)``, the search is redone exactly ove
 allowed rows, so a filtered search always fills k when k rows are allowed. A filter that
 allows at most `EXACT_FILTERED_MAX` rows skips the graph altogether: the allowed rows are
 scanned exactly in the HNSW index's own flat storage, which is both exact and faster than a
-walk through a graph that is mostly disallowed (measured at 100k rows: 0.8 ms vs 3.6 ms
-with 1% allowed; 7.6 ms vs 5.2 ms with 20%, hence the cut-off).
+walk through a graph that is mostly disallowed (measured on 100k random 384-d rows: 0.8 ms
+vs 3.6 ms with 1% allowed; 7.6 ms vs 5.2 ms with 20%, hence the cut-off).
 """
 
 from __future__ import annotations

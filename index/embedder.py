@@ -136,8 +136,8 @@ def stat_matches(folder: Path, recorded: dict[str, Any]) -> bool:
 # --- a numpy forward pass for the default architecture ---------------------------------
 #
 # Importing torch + sentence-transformers takes 5-15 s on this kind of machine, which was
-# nearly all of `peel search`'s cold start (profiled: benchmarks/README-level numbers in
-# README.md, "Benchmarks"). A query is one short text, so the 6-layer BERT of
+# nearly all of `peel search`'s cold start (~21 s → ~1.1 s; `python -m benchmarks`,
+# cold_start, and benchmarks/README.md). A query is one short text, so the 6-layer BERT of
 # all-MiniLM-L6-v2 is run here in plain numpy instead: same weights (read from the
 # safetensors file), same tokenizer (tokenizer.json via `tokenizers`, truncated to the
 # model's max_seq_length), mean pooling over the attention mask, L2 normalisation. It agrees
