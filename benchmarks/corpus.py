@@ -141,6 +141,7 @@ class ScaledCorpus:
     vectors: np.ndarray
     sources: list[list[int]]  # per synthetic chunk: the global sentence ids it was built from
     info: dict[str, Any] = field(default_factory=dict)
+    encode_sentences: Any = None  # stand-in model for evidence sentences (see sentence_encoder)
 
 
 def _normalise(v: np.ndarray) -> np.ndarray:
@@ -262,6 +263,32 @@ def build_scaled(
         "real_mean_chars": round(float(np.mean([len(c.text) for c in real])), 1),
     }
     return ScaledCorpus(chunks, vectors[: len(chunks)], sources, info)
+
+
+def sentence_encoder(
+    sentences: list[list[str]], sentence_vecs: np.ndarray | None, real_vectors: np.ndarray, info: dict[str, Any]
+):
+    """Stand-in for the model on the scaled corpus's evidence sentences (`index.evidence`):
+    a real sentence gets its own vector (``sentence-mean``) or its chunk's (``chunk-mean``);
+    text the splitter cut differently gets the mean vector. Only the values of the sentence
+    re-scoring change with this, not the work a query does. Counts go to ``info``."""
+    known: dict[str, np.ndarray] = {}
+    flat = distinct_sentences(sentences)
+    if sentence_vecs is not None:
+        known = dict(zip(flat, sentence_vecs))
+    else:
+        for row, sents in enumerate(sentences):
+            for s in sents:
+                known.setdefault(s, real_vectors[row])
+    mean = _normalise(np.mean(np.stack(list(known.values())), axis=0, keepdims=True))[0]
+
+    def encode(texts: list[str]) -> np.ndarray:
+        hits = [known.get(t) for t in texts]
+        info["sentences_known"] = info.get("sentences_known", 0) + sum(v is not None for v in hits)
+        info["sentences_other"] = info.get("sentences_other", 0) + sum(v is None for v in hits)
+        return np.stack([mean if v is None else v for v in hits]).astype(np.float32)
+
+    return encode
 
 
 def distinct_sentences(sentences: list[list[str]]) -> list[str]:

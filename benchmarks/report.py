@@ -32,8 +32,10 @@ def rows(R: dict[str, Any]) -> list[tuple[str, str]]:
                                             f"({pc['documents']} docs, {pc['chunks']} chunks in {pc['seconds']} s)"))
     e = _get(R, "ingest", "end_to_end")
     if e:
-        out.append(("Embedding (raw model.encode)", f"{e['raw_encode_passages_per_s']} passages/s "
-                                                   f"({e['chunks']} passages, {e['torch_threads']} threads)"))
+        rate = e.get("raw_encode_texts_per_s", e.get("raw_encode_passages_per_s"))
+        n_texts = e.get("texts_embedded", e["chunks"])
+        out.append(("Embedding (raw model.encode)", f"{rate} texts/s ({n_texts} texts: {e['chunks']} "
+                                                   f"chunks + their sentences, {e['torch_threads']} threads)"))
         cpu = f" (CPU-time ratio {e['cpu_ratio']})" if e.get("cpu_ratio") is not None else ""
         out.append(("End-to-end ingest / raw encode", f"{e['end_to_end_chunks_per_s']} chunks/s → ratio {e['ratio']}{cpu}"))
     fp = _get(R, "ingest", "fresh_process")

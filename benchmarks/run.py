@@ -108,11 +108,11 @@ def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, 
     log(f"building the {n}-chunk index (BM25 + {'HNSW' if n > 20_000 else 'flat'}) …")
     key_file.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    report = build_index(sc.chunks, folder, progress=False, vectors=sc.vectors)
+    report = build_index(sc.chunks, folder, progress=False, vectors=sc.vectors, sentence_encoder=sc.encode_sentences)
     seconds = time.perf_counter() - t0
     key_file.write_text(key)
     return folder, {"reused": False, "build_seconds": round(seconds, 1), "dense_kind": report.dense_kind,
-                    "note": "store.build_index with precomputed vectors: chunks.jsonl, BM25, FAISS, cache, fsync"}
+                    "note": "store.build_index with precomputed chunk and sentence vectors: chunks.jsonl, BM25, FAISS, sentence table, cache, fsync"}
 
 
 def _open_searcher(folder: Path) -> tuple[Any, float]:
@@ -213,6 +213,7 @@ def run(settings: Settings, log: Log) -> dict[str, Any]:
                                              embedder=embedder)
         sc = corpus.build_scaled(real, real_vectors, n, sentence_vecs=vecs, sentences=sentences)
         sc.info["sentence_vectors"] = info
+        sc.encode_sentences = corpus.sentence_encoder(sentences, vecs, real_vectors, info.setdefault("evidence", {}))
         return sc
 
     sc = _step(R, f"scaled corpus ({n} chunks)", log, make_scaled)

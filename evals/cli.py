@@ -104,7 +104,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         metrics = ["hit_rate@5", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
         kinds = ["all"] + sorted({g for m in result.scores.values() for g in m if g != "all"})
         for metric in metrics:
-            table = Table(title=f"{metric} ({result.split}, {result.counts.get('answerable', '?')} answerable questions)")
+            table = Table(title=f"{metric} ({result.split}, {result.counts.get('all', 0)} answerable questions)")
             table.add_column("mode")
             for kind in kinds:
                 table.add_column(kind, justify="right")

@@ -26,7 +26,7 @@ How it works
    ``max(3, ⌈k_passages/periods⌉)``), so each year that has any passages is represented
    ("2016" next to "2018/19"). Without ``documents()``: one search of
    ``max(4·k_passages, 24)`` passages, split by period with the same quota.
-3. Sentences of those passages (``index.sentences.split_sentences``) are scored::
+3. Sentences of those passages (``index.evidence.evidence_spans``) are scored::
 
        score = 0.60 · cosine(query, sentence) + 0.30 · term overlap + 0.10 · rank prior
 
@@ -46,9 +46,11 @@ How it works
      "from 196 … to 212", since, compared with …); + 0.05 when the question asks for a
      quantity ("how many", "what percentage" …) and the sentence has a figure (a
      percentage, for percentage/proportion/rate questions).
-   * budget: the 8 best sentences per passage by term overlap (then position), at most
-     120 per question, are embedded (first 600 characters); sentence vectors are cached
-     per searcher. Without an encoder: 0.75 · overlap + 0.25 · prior.
+   * vectors: the index stores every chunk's sentence vectors (``index.evidence``), so
+     every sentence is scored without running the model. For a searcher without them, the
+     8 best sentences per passage by term overlap (then position), at most 120 per
+     question, are embedded (first 600 characters) and cached per searcher. Without an
+     encoder: 0.75 · overlap + 0.25 · prior.
 4. Per passage the best sentence is the evidence; a neighbour is shown as context
    (``context_before`` / ``context_after``) when the sentence introduces a list (ends
    with ":"), is heading-like or under six words, or the neighbour scores ≥ 0.85 of it. A
@@ -94,7 +96,8 @@ from ingest.records import alnum_key
 from .glossary import Glossary, load_glossary
 from .query import ParsedQuery, parse_query
 from .records import Answer, Evidence, Hit
-from .sentences import is_heading_like, source_span, split_sentences
+from .evidence import evidence_spans, n_words as _n_words, span_text
+from .sentences import is_heading_like, source_span
 
 __all__ = [
     "ask",
@@ -120,7 +123,6 @@ CHANGE_BONUS = 0.04  # change-over-time questions: sentences that state a change
 QUANTITY_BONUS = 0.05  # "how many / what percentage …" questions: sentences with a figure
 MAX_ENCODE_PER_PASSAGE = 8  # sentences embedded per passage (best term overlap first)
 MAX_ENCODE = 120  # sentences embedded per question
-MAX_ENCODE_CHARS = 600
 
 _QUANTITY_Q = re.compile(
     r"\b(?:how\s+(?:many|much|often|long|quickly|big|large|high|low)|what\s+(?:percentage|proportion|"
@@ -356,6 +358,26 @@ def _encode_sentences(searcher: Any, encode: Callable, texts: list[str]) -> np.n
     return np.stack([found[t] for t in texts]) if texts else np.zeros((0, 1), np.float32)
 
 
+def _stored_vectors(searcher: Any, passages: list["_Passage"]) -> dict[tuple[int, int], np.ndarray]:
+    """(passage index, sentence index) -> the vector the index stored for that sentence."""
+    lookup = getattr(searcher, "sentence_vectors", None)
+    if lookup is None:
+        return {}
+    out: dict[tuple[int, int], np.ndarray] = {}
+    for k, p in enumerate(passages):
+        try:
+            by_span = lookup(p.hit.chunk_id)
+        except Exception:
+            by_span = None
+        if not by_span:
+            continue
+        for i, span in enumerate(p.spans):
+            v = by_span.get(tuple(span))
+            if v is not None:
+                out[(k, i)] = v
+    return out
+
+
 def _normalise(v: np.ndarray) -> np.ndarray:
     if v.ndim == 1:
         v = v[None, :]
@@ -494,10 +516,6 @@ class _Pick:
     after: int | None = None
 
 
-def _n_words(text: str) -> int:
-    return len(_WORD.findall(text))
-
-
 def _search(searcher: Any, text: str, k: int, mode: str, filters: Any, expansions: list[str]) -> list[Hit]:
     if k <= 0:
         return []
@@ -566,10 +584,7 @@ def _gather(
 
 def _prepare_sentences(p: _Passage, glossary: Glossary) -> list[str]:
     text = p.hit.text
-    p.spans = [sp for sp in split_sentences(text) if _n_words(text[sp[0] : sp[1]]) >= 2]
-    if not p.spans and text.strip():
-        a = len(text) - len(text.lstrip())
-        p.spans = [(a, len(text.rstrip()))]
+    p.spans = evidence_spans(text)
     sents = [text[a:b] for a, b in p.spans]
     p.feats = [_features(t, glossary) for t in sents]
     return sents
@@ -627,17 +642,24 @@ def _score(
             if len(chosen) < MAX_ENCODE:
                 chosen.append((k, i))
 
+    # the index's own sentence vectors (same spans) cost nothing: every sentence is scored
+    stored = _stored_vectors(searcher, passages)
+    chosen = list(dict.fromkeys([*chosen, *stored]))
+
     enc_q, enc_t = _encoders(searcher)
     cos_of: dict[tuple[int, int], float] = {}
     used_encoder = False
-    if enc_q is not None and enc_t is not None and chosen:
+    if enc_q is not None and chosen and (enc_t is not None or len(stored) == len(chosen)):
         try:
             qv = _normalise(np.asarray(enc_q([cos_query]), dtype=np.float32))[0]
-            sv = _encode_sentences(
-                searcher, enc_t, [texts_by_p[k][i][:MAX_ENCODE_CHARS] for k, i in chosen]
-            )
-            for key, c in zip(chosen, sv @ qv):
-                cos_of[key] = float(c)
+            missing = [key for key in chosen if key not in stored]
+            if missing:
+                sv = _encode_sentences(
+                    searcher, enc_t, [span_text(passages[k].hit.text, passages[k].spans[i]) for k, i in missing]
+                )
+                stored = {**stored, **dict(zip(missing, sv))}
+            for key in chosen:
+                cos_of[key] = float(stored[key] @ qv)
             used_encoder = True
         except Exception:
             cos_of = {}

@@ -147,9 +147,12 @@ def _cover_periods(searcher, parsed, hits: list[Hit], k: int, mode: str, filters
 
     A question about change over time needs every year's evidence, but one report's many
     good passages can fill the top 10. Each document period (the years a document speaks
-    of) is searched on its own; its best PERIOD_QUOTA passages replace the lowest-ranked
-    hits that were not picked for their own period. Measured on the dev split: temporal
-    questions with every relevant year in the top 10 went from 0.50 to 0.75.
+    of) is searched on its own, with the question's topic (its time frame removed: "how
+    did … change between 2015 and 2018/19 inspections" would otherwise match passages about
+    inspections); its best PERIOD_QUOTA passages replace the lowest-ranked hits that were
+    not picked for their own period. Measured on the dev split: temporal questions with
+    every relevant year in the top 10 went from 0.50 to 0.75 with the quota; with sentence
+    evidence, 0.625 → 0.75 with the topic instead of the whole question (test: 0.857 both).
     """
     base = filters or Filters()
     periods: dict[tuple[int, ...], list[str]] = {}
@@ -163,7 +166,7 @@ def _cover_periods(searcher, parsed, hits: list[Hit], k: int, mode: str, filters
     for years, doc_ids in sorted(periods.items()):
         restricted = Filters(year_from=base.year_from, year_to=base.year_to, forces=base.forces,
                              doc_types=base.doc_types, doc_ids=doc_ids)
-        picks += searcher.search(parsed.text, k=PERIOD_QUOTA, mode=mode, filters=restricted,
+        picks += searcher.search(parsed.topic, k=PERIOD_QUOTA, mode=mode, filters=restricted,
                                  expansions=parsed.expansions)
 
     def ids(h: Hit) -> set[str]:

@@ -145,7 +145,11 @@ def stat_matches(folder: Path, recorded: dict[str, Any]) -> bool:
 # It is used only for folders of exactly that architecture (`numpy_supported`); anything
 # else, and bulk passage encoding (where torch's fused kernels are faster), uses torch.
 
-_ST_TYPES = ("sentence_transformers.models.", "sentence_transformers.sentence_transformer.modules.")
+_ST_TYPES = (  # where sentence-transformers has kept its module classes over the versions
+    "sentence_transformers.models.",
+    "sentence_transformers.sentence_transformer.modules.",
+    "sentence_transformers.base.modules.",
+)
 
 
 def _st_module_kind(type_name: str) -> str:
@@ -172,8 +176,10 @@ def numpy_supported(folder: Path) -> bool:
         if cfg.get("position_embedding_type", "absolute") != "absolute":
             return False
         pool = json.loads((folder / modules[1]["path"] / "config.json").read_text())
-        modes = {k for k, v in pool.items() if k.startswith("pooling_mode") and v}
-        if modes != {"pooling_mode_mean_tokens"}:
+        if "pooling_mode" in pool:  # sentence-transformers >= 6 writes one mode by name
+            if pool["pooling_mode"] != "mean":
+                return False
+        elif {k for k, v in pool.items() if k.startswith("pooling_mode") and v} != {"pooling_mode_mean_tokens"}:
             return False
         st_cfg = json.loads((folder / "sentence_bert_config.json").read_text())
         if st_cfg.get("do_lower_case"):
@@ -267,6 +273,20 @@ class _BlasThreads:
         return cls._controller.limit(limits=n, user_api="blas")
 
 
+def _max_seq_length(folder: Path, cfg: dict[str, Any]) -> int:
+    """Where sentence-transformers takes the truncation length from: sentence_bert_config.json,
+    else (as version 6 saves it) the tokenizer's model_max_length; never above the positions."""
+    limit = int(cfg["max_position_embeddings"])
+    for name, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length")):
+        try:
+            value = json.loads((folder / name).read_text()).get(key)
+        except (OSError, ValueError):
+            continue
+        if isinstance(value, int) and 0 < value:
+            return min(value, limit)
+    return limit
+
+
 class NumpyBertEncoder:
     """Sentence embeddings of a BERT + mean-pooling sentence-transformers folder, in numpy."""
 
@@ -274,9 +294,7 @@ class NumpyBertEncoder:
         from tokenizers import Tokenizer
 
         cfg = json.loads((folder / "config.json").read_text())
-        st_cfg = json.loads((folder / "sentence_bert_config.json").read_text())
-        self.max_seq_length = int(min(st_cfg.get("max_seq_length") or cfg["max_position_embeddings"],
-                                      cfg["max_position_embeddings"]))
+        self.max_seq_length = _max_seq_length(folder, cfg)
         self.heads = int(cfg["num_attention_heads"])
         self.dims = int(cfg["hidden_size"])
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))

@@ -85,6 +85,13 @@ class ParsedQuery:
             return None
         return (self.year_from, self.year_to)
 
+    @property
+    def topic(self) -> str:
+        """What a change-over-time question is about, without its time frame: year
+        expressions and framing words ("how did … change between … and … inspections")
+        removed. "How did DVPO use change 2016–2018?" → "DVPO use"."""
+        return question_topic(self.text)
+
     def search_text(self) -> str:
         """The text to search with: the question plus any expansion terms it lacks."""
         return " ".join([self.text, *self.expansions]).strip()
@@ -278,6 +285,28 @@ def _is_temporal(text: str, years: _Years) -> bool:
         if years.intervals or _TIME_WORD.search(text):
             return True
     return False
+
+
+_FRAME = re.compile(
+    r"""\b(?:how|what|whether|did|does|do|has|have|had|is|are|was|were|been|be|
+        the|a|an|in|of|and|to|from|between|since|during|across|over|
+        chang(?:e|es|ed|ing)|trends?|time|years?|periods?|inspections?|reports?|
+        compar(?:e|ed|es|ing)|evolv(?:e|ed|es|ing))\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def question_topic(text: str) -> str:
+    """``text`` without year expressions and change-over-time framing (see ParsedQuery.topic);
+    ``text`` itself when nothing would be left."""
+    spans = _find_years(text).spans
+    out = text
+    for a, b in sorted(spans, reverse=True):
+        out = out[:a] + " " + out[b:]
+    out = _FRAME.sub(" ", out)
+    out = re.sub(r"(?<![\w])[-‐‑–—/.,'’?]+(?![\w])", " ", out)
+    out = re.sub(r"\s+", " ", out).strip(" ?.,")
+    return out if _HAS_WORD.search(out) else text
 
 
 # --- cleaning --------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 ``search`` is pure retrieval: the caller (``index.query``) parses the question into a
 `Filters` and expansion terms. Hybrid mode takes the top ``candidates`` of BM25 and of the
-dense index, both *within* the filter, fuses them (RRF k=60 by default) and folds
-near-duplicates so one hit cites every document its passage appears in.
+dense index, both *within* the filter, fuses them (weighted min-max by default, RRF as an
+option) and folds near-duplicates so one hit cites every document its passage appears in.
+The dense candidates are re-scored with their best sentence (`index.evidence`).
 
 A Searcher is immutable after ``open``; every query works on local state only, and the
 model's ``encode`` is serialised by a lock inside the embedder, so concurrent searches
@@ -77,6 +78,7 @@ class Searcher:
         self._chunks: tuple[Chunk, ...] = tuple(files.chunks)
         self._bm25 = files.bm25
         self._dense = files.dense
+        self._sentences = files.sentences
         self.embedder: Embedder = files.embedder
         self.fusion = fusion
         self.rrf_k = rrf_k
@@ -212,6 +214,15 @@ class Searcher:
         """Normalised passage/sentence vectors from the index's model."""
         return self.embedder.encode(texts, batch_size=batch_size)
 
+    def sentence_vectors(self, chunk_id: str) -> dict[tuple[int, int], np.ndarray] | None:
+        """The vectors stored for a chunk's evidence sentences, by (start, end) span in its
+        text (`index.evidence.evidence_spans`); None when unknown or not stored."""
+        row = self._row.get(chunk_id)
+        if row is None or self._sentences is None:
+            return None
+        spans, vecs = self._sentences.chunk_sentences(row)
+        return {(int(a), int(b)): v for (a, b), v in zip(spans, vecs)}
+
     def allowed(self, filters: Filters | None) -> np.ndarray | None:
         """Boolean mask over `chunks` of what ``filters`` allows (None: everything)."""
         return self._filters.mask(_as_filters(filters))
@@ -310,6 +321,8 @@ class Searcher:
                 lists["bm25"] = self._bm25.search(tokens, n_cand, mask)
             if mode in ("hybrid", "dense") and qvec is not None:
                 lists["dense"] = self._dense.search(qvec, n_cand, mask)
+                if self._sentences is not None:
+                    lists["dense"] = self._sentences.rescore(lists["dense"], qvec)
             if mode == "hybrid":
                 names = list(lists)
                 weights = None

@@ -11,6 +11,7 @@ Layout of ``index_dir``::
     emb_cache_keys.json    {"model_id", "dims", "keys": [sha256(model_id + "\\n" + text), ...]}
     documents.json         optional: the documents' metadata (DocumentMeta.to_dict() each)
     texts.jsonl            optional: {"doc_id", "text"} per line, the text chunk offsets index
+    sentence_*.npy         every chunk's sentence spans and vectors (index.evidence)
 
 No pickle anywhere: JSON, ``.npy`` loaded with ``allow_pickle=False``, and FAISS's format.
 
@@ -44,9 +45,10 @@ from ingest.records import Chunk
 
 from . import bm25 as bm25_mod
 from . import dense as dense_mod
+from . import evidence as evidence_mod
 from .embedder import Embedder, ModelNotFoundError, load_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence vectors (index.evidence)
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
@@ -56,7 +58,7 @@ CACHE_VECTORS = "emb_cache.npy"
 CACHE_KEYS = "emb_cache_keys.json"
 DOCUMENTS = "documents.json"
 TEXTS = "texts.jsonl"
-REQUIRED = (MANIFEST, CHUNKS, BM25_DIR, DENSE)
+REQUIRED = (MANIFEST, CHUNKS, BM25_DIR, DENSE, *evidence_mod.FILES)
 
 
 class IndexOpenError(Exception):
@@ -325,6 +327,7 @@ def build_index(
     documents: Sequence[Any] | None = None,
     texts: Mapping[str, str] | None = None,
     vectors: np.ndarray | None = None,
+    sentence_encoder: Callable[[list[str]], np.ndarray] | None = None,
 ) -> BuildReport:
     """Build (or rebuild) the index folder for ``chunks``, atomically.
 
@@ -335,6 +338,8 @@ def build_index(
     they are, for `Searcher.documents` and `Searcher.doc_text`. ``vectors`` (one row per chunk,
     from this model, computed elsewhere: benchmarks, bulk pipelines) are used as given instead
     of the model and the cache; they are L2-normalised here and cached like embedded ones.
+    ``sentence_encoder`` (texts → one vector each) likewise stands in for the model for the
+    sentences of `index.evidence` that are not in the cache (the benchmarks' scaled corpus).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir).expanduser().absolute()
@@ -374,6 +379,11 @@ def build_index(
     # Embeddings: reuse the previous index's cache, embed only what is new.
     embed_texts = [c.embed_text() for c in chunks]
     keys = [cache_key(model_id, t) for t in embed_texts]
+    n_chunk_keys = len(keys)
+    # Sentence evidence goes through the same cache: a rebuild embeds only new sentences.
+    sent_spans, sent_texts, sent_offsets = evidence_mod.SentenceTable.from_chunks([c.text for c in chunks])
+    keys += [cache_key(model_id, t) for t in sent_texts]
+    embed_texts += sent_texts
     precomputed = vectors is not None
     previous = {} if precomputed else _load_cache(index_dir, model_id)
     if precomputed:
@@ -386,18 +396,33 @@ def build_index(
         for k, v in zip(keys, given):
             previous.setdefault(k, v)
     unique_keys = list(dict.fromkeys(keys))
-    todo = [k for k in unique_keys if k not in previous]
     vectors_by_key: dict[str, np.ndarray] = {k: previous[k] for k in unique_keys if k in previous}
+    first_text: dict[str, str] = {}
+    for k, t in zip(keys, embed_texts):
+        first_text.setdefault(k, t)
+    if sentence_encoder is not None:
+        sentence_keys = set(keys[n_chunk_keys:]) - set(keys[:n_chunk_keys])
+        given_todo = [k for k in unique_keys if k in sentence_keys and k not in vectors_by_key]
+        if given_todo:
+            got = np.asarray(sentence_encoder([first_text[k] for k in given_todo]), dtype=np.float32)
+            got = got / np.maximum(np.linalg.norm(got, axis=1, keepdims=True), 1e-12)
+            vectors_by_key.update(zip(given_todo, got))
+    todo = [k for k in unique_keys if k not in vectors_by_key]
     if todo:
-        first_text = {}
-        for k, t in zip(keys, embed_texts):
-            first_text.setdefault(k, t)
         new = embedder.encode([first_text[k] for k in todo], batch_size=batch_size, progress=progress)
         vectors_by_key.update(zip(todo, new))
     dims = int(next(iter(vectors_by_key.values())).shape[0])
     cache_vectors = np.stack([vectors_by_key[k] for k in unique_keys]).astype(np.float32)
-    vectors = np.stack([vectors_by_key[k] for k in keys]).astype(np.float32)
-    n_cached = 0 if precomputed else sum(1 for k in keys if k in previous)
+    vectors = np.stack([vectors_by_key[k] for k in keys[:n_chunk_keys]]).astype(np.float32)
+    sentences = evidence_mod.SentenceTable(
+        sent_offsets,
+        np.asarray(sent_spans, dtype=np.int32).reshape(-1, 2),
+        np.stack([vectors_by_key[k] for k in keys[n_chunk_keys:]]).astype(np.float32)
+        if len(keys) > n_chunk_keys
+        else np.zeros((0, dims), np.float32),
+    )
+    n_cached = 0 if precomputed else sum(1 for k in keys[:n_chunk_keys] if k in previous)
+    embed_texts = embed_texts[:n_chunk_keys]
 
     tmp = index_dir.parent / f"{_tmp_prefix(index_dir)}{os.getpid()}"
     if tmp.exists():
@@ -414,6 +439,7 @@ def build_index(
 
         dense = dense_mod.DenseIndex.build(vectors, hnsw_threshold)
         dense.save(tmp / DENSE)
+        sentences.save(tmp)
 
         np.save(tmp / CACHE_VECTORS, cache_vectors, allow_pickle=False)
         if documents is not None:
@@ -434,6 +460,7 @@ def build_index(
             "duplicates": sum(1 for c in chunks if c.dup_of),
             "vocabulary": len(bm25.vocab),
             "distinct_texts": len(unique_keys),
+            "sentences": len(sent_texts),
         }
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -507,6 +534,7 @@ class IndexFiles:
     embedder: Embedder
     documents: list[dict[str, Any]] | None = None
     texts: dict[str, str] | None = None
+    sentences: evidence_mod.SentenceTable | None = None
 
 
 def read_texts(index_dir: Path) -> dict[str, str]:
@@ -632,6 +660,7 @@ def _open_index(index_dir: Path, shown: str, model: str | None) -> IndexFiles:
         if (index_dir_to_read / DOCUMENTS).exists():
             documents = _read_json(index_dir_to_read / DOCUMENTS)
         texts = read_texts(index_dir_to_read)  # read now: offsets must match these chunks
+        sentences = evidence_mod.SentenceTable.load(index_dir_to_read)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexOpenError(f"The index at {shown} cannot be read ({exc}). {rebuild_hint(shown)}") from None
     n = len(chunks)
@@ -640,9 +669,14 @@ def _open_index(index_dir: Path, shown: str, model: str | None) -> IndexFiles:
             f"The index at {shown} is inconsistent ({n} chunks, {bm25.n_docs} in BM25, "
             f"{dense.n} vectors). {rebuild_hint(shown)}"
         )
+    if sentences.n_chunks != n or (len(sentences.vectors) and sentences.vectors.shape[1] != dense.dims):
+        raise IndexOpenError(
+            f"The index at {shown} is inconsistent (sentence table for {sentences.n_chunks} "
+            f"chunks, {n} chunks). {rebuild_hint(shown)}"
+        )
     if dense.dims != manifest.get("dims"):
         raise IndexOpenError(
             f"The index at {shown} holds {dense.dims}-d vectors but its manifest says "
             f"{manifest.get('dims')}. {rebuild_hint(shown)}"
         )
-    return IndexFiles(index_dir_to_read, manifest, chunks, bm25, dense, embedder, documents, texts)
+    return IndexFiles(index_dir_to_read, manifest, chunks, bm25, dense, embedder, documents, texts, sentences)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from search_app.paths import default_data_paths, default_index_dir
+from search_app.paths import default_data_paths, default_index_dir, default_model, default_model_dir
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -158,8 +158,64 @@ def _open(args: argparse.Namespace):
     return Searcher.open(_index_dir(args), model=getattr(args, "model", None))
 
 
+# -- adapt ----------------------------------------------------------------------------
+def cmd_adapt(args: argparse.Namespace) -> int:
+    _sigterm_interrupts()
+    from dataclasses import replace
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from index.adapt import AdaptSettings, adapt_model
+    from ingest.chunking import ChunkerSettings
+    from ingest.pipeline import load_corpus
+
+    paths = args.paths or default_data_paths()
+    out_dir = args.out or default_model_dir()
+    err = _console(stderr=True)
+    quiet = args.json or args.quiet
+    if args.max_steps is not None and args.max_steps < 1:
+        return _fail("--max-steps must be at least 1", EXIT_USAGE)
+    result = load_corpus(paths, ChunkerSettings())
+    for s in result.skipped:
+        err.print(f"  skipped {s.path}: {s.reason}", markup=False)
+    if not result.chunks:
+        return _fail(f"nothing to learn from under {', '.join(map(str, paths))}: no readable reports")
+    settings = replace(AdaptSettings(), max_steps=args.max_steps)
+    with Progress(
+        TextColumn("[bold]Adapting the model"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+        TimeElapsedColumn(),
+        console=err,
+        disable=quiet,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("adapt", total=None, loss="…")
+
+        def tick(step: int, steps: int, loss: float) -> None:
+            bar.update(task, completed=step, total=steps, loss=f"{loss:.3f}")
+
+        try:
+            info = adapt_model(result.chunks, out_dir, settings=settings, progress=tick)
+        except ValueError as exc:
+            return _fail(str(exc))
+        except OSError as exc:
+            return _fail(f"the model could not be written to {out_dir} ({exc.strerror or exc})")
+    info = {"model": str(out_dir), **info}
+    if args.json:
+        _print_json(info)
+    else:
+        out = _console()
+        out.print(f"Adapted model written to {_esc(out_dir)}: {info['n_pairs']} training pairs from "
+                  f"{info['n_chunks']} chunks, {info['steps']} steps in {info['train_seconds']:.0f}s.")
+        out.print("New indexes use it. Rebuild the current one with: peel ingest --rebuild")
+    return EXIT_PARTIAL if result.skipped else EXIT_OK
+
+
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
+    _sigterm_interrupts()  # first: a SIGTERM during the imports below must not leave debris
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from ingest.chunking import ChunkerSettings
@@ -170,7 +226,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     err = _console(stderr=True)
     quiet = args.json or args.quiet
     t0 = time.perf_counter()
-    _sigterm_interrupts()
+    chosen_model = args.model  # what the user typed, for the hint below
+    args.model = args.model or default_model()
 
     if not args.no_index and not args.rebuild:
         from index.store import replace_problem
@@ -178,7 +235,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         problem = replace_problem(index_dir, args.model)
         if problem:
             given = "".join(f" {_shell_quote(str(p))}" for p in args.paths)
-            model = f" --model {_shell_quote(args.model)}" if args.model else ""
+            model = f" --model {_shell_quote(chosen_model)}" if chosen_model else ""
             return _fail(
                 f"{index_dir} already holds an index that this ingest would replace: {problem}. "
                 f"To replace it, run: peel ingest --rebuild{given}{model} --index {_shell_quote(str(index_dir))}"
@@ -400,11 +457,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the bundled corpus, or $PEEL_DATA)")
     _add_index(s)
     _add_json(s)
-    s.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
+    s.add_argument("--model", help="sentence-transformers model folder (default: the adapted model made by "
+                   "`peel adapt` if there is one, else the packaged all-MiniLM-L6-v2)")
     s.add_argument("--rebuild", action="store_true", help="replace an index built with another model or format")
     s.add_argument("--no-index", action="store_true", help="only read and chunk; report what would be indexed")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("adapt", help="adapt the embedding model to the corpus (unsupervised, CPU, minutes)",
+                       description="Fine-tune all-MiniLM-L6-v2 on pairs made from the corpus text itself "
+                       "(a sentence vs the rest of its passage; a section heading vs its text) and save it "
+                       "where `peel ingest` and the app pick it up. No labels are used. Deterministic: the same "
+                       "corpus gives the same weights. Rebuild the index afterwards (peel ingest --rebuild).")
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the bundled corpus, or $PEEL_DATA)")
+    s.add_argument("--out", type=Path, default=None,
+                   help="model folder to write (default: $PEEL_MODEL, else .peel-model in the project folder)")
+    s.add_argument("--max-steps", type=int, default=None, help="stop after this many training steps (for a quick try)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_json(s)
+    s.set_defaults(func=cmd_adapt)
 
     s = sub.add_parser("chunks", help="print the chunked corpus (JSON Lines with --json)",
                        description="Every chunk with its heading path, metadata and source offsets. "

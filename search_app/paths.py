@@ -1,4 +1,4 @@
-"""Where the bundled corpus and the default index live."""
+"""Where the bundled corpus, the default index and the adapted model live."""
 
 from __future__ import annotations
 
@@ -21,3 +21,17 @@ def default_data_paths() -> list[Path]:
     if env:
         return [Path(p).expanduser() for p in env.split(os.pathsep) if p]
     return [BUNDLED_DATA]
+
+
+def default_model_dir() -> Path:
+    """``$PEEL_MODEL`` if set, else ``.peel-model`` in the project folder: where `peel adapt`
+    writes the corpus-adapted model and where ingest looks for it."""
+    env = os.environ.get("PEEL_MODEL")
+    return Path(env).expanduser() if env else PROJECT_ROOT / ".peel-model"
+
+
+def default_model() -> str | None:
+    """The model new indexes are built with: the adapted model folder if it holds one,
+    else None (the packaged all-MiniLM-L6-v2)."""
+    folder = default_model_dir()
+    return str(folder) if (folder / "modules.json").is_file() else None

@@ -19,11 +19,13 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 
 @pytest.fixture(scope="session")
 def bundled_index(tmp_path_factory) -> Path:
-    """An index of data/ built the way `peel ingest` builds it (embeds ~440 passages once)."""
+    """An index of data/ built the way `peel ingest` builds it: with the corpus-adapted model
+    when `peel adapt` has made one (scripts/setup.sh does), embedding ~2,600 texts once."""
     from index import api
+    from search_app.paths import default_model
 
     path = tmp_path_factory.mktemp("bundled") / "index"
-    api.build_default_index(path, [DATA])
+    api.build_default_index(path, [DATA], model=default_model())
     return path
 
 

@@ -93,8 +93,12 @@ def test_build_index_with_precomputed_vectors(real_chunks, tmp_path):
 
     real, vectors = real_chunks
     sc = corpus.build_scaled(real, vectors, len(real) + 200, sentence_vecs=None)
-    rep = build_index(sc.chunks, tmp_path / "idx", progress=False, vectors=sc.vectors, hnsw_threshold=300)
+    counts = {}
+    encode = corpus.sentence_encoder(corpus.chunk_sentences(real), None, vectors, counts)
+    rep = build_index(sc.chunks, tmp_path / "idx", progress=False, vectors=sc.vectors,
+                      hnsw_threshold=300, sentence_encoder=encode)
     assert rep.n_embedded == 0 and rep.dense_kind == "hnsw"
+    assert counts["sentences_known"] > 10 * counts.get("sentences_other", 0)
     s = Searcher.open(tmp_path / "idx")
     np.testing.assert_allclose(s._dense.vectors, sc.vectors, atol=1e-6)
     assert s.search("domestic violence protection orders", k=5)

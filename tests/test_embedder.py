@@ -72,6 +72,17 @@ def test_numpy_matches_sentence_transformers(reference):
         assert [int(i) for i in row if int(i) != 0] == ids
 
 
+def test_a_model_saved_by_this_sentence_transformers_is_supported(reference, tmp_path):
+    # `peel adapt` saves with the installed sentence-transformers, whose layout (module
+    # paths, pooling config, where the length limit lives) differs from the packaged folder's.
+    reference.save(str(tmp_path / "resaved"))
+    assert numpy_supported(tmp_path / "resaved")
+    enc = NumpyBertEncoder(tmp_path / "resaved")
+    assert enc.max_seq_length == reference.max_seq_length == 256
+    want = reference.encode(TEXTS, batch_size=4, normalize_embeddings=True, convert_to_numpy=True)
+    assert float(np.abs(enc.encode(TEXTS, batch_size=4) - want).max()) < 1e-4
+
+
 def test_embedder_uses_numpy_for_queries_and_torch_for_bulk(monkeypatch):
     emb = load_model(None)
     assert emb.backend_for(1) == "numpy"

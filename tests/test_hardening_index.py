@@ -21,6 +21,7 @@ import pytest
 
 from index import Searcher
 from index import store
+from search_app.paths import default_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PEEL = [sys.executable, "-m", "search_app.cli"]
@@ -156,7 +157,7 @@ def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, o
 def test_sigterm_is_handled_like_ctrl_c(corpora, old_index):
     _, big, master = corpora
     proc = _start_ingest(big, old_index)
-    time.sleep(1.0)
+    time.sleep(2.0)  # well into the ingest, past interpreter start-up even on a busy machine
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and "Traceback" not in err, err
@@ -192,12 +193,14 @@ def test_index_of_another_format_or_model_gives_a_message_then_rebuild_works(cor
     assert run.returncode == 1 and "Traceback" not in run.stderr
     err = " ".join(run.stderr.split())
     assert expected in err and f"peel ingest --rebuild {small} --index {old_index}" in err
-    assert json.loads((old_index / "manifest.json").read_text()).get("format_version") == (99 if kind == "format" else 1)
+    assert json.loads((old_index / "manifest.json").read_text()).get("format_version") == (99 if kind == "format" else store.FORMAT_VERSION)
     # … --rebuild does
     run = _peel("ingest", "--rebuild", str(small), "--index", str(old_index), "-q")
     assert run.returncode == 0, run.stderr
     manifest = json.loads((old_index / "manifest.json").read_text())
-    assert manifest["format_version"] == store.FORMAT_VERSION and manifest["model"]["default"] is True
+    assert manifest["format_version"] == store.FORMAT_VERSION
+    # rebuilt with the model new indexes get: the adapted one when setup made it
+    assert manifest["model"]["default"] is (default_model() is None)
     run = _peel("search", "custody detainees", "--index", str(old_index), "--json")
     assert run.returncode == 0 and json.loads(run.stdout)["hits"]
 
@@ -209,7 +212,7 @@ def test_an_old_format_cache_is_not_reused(corpora, old_index):
     run = _peel("ingest", "--rebuild", str(small), "--index", str(old_index), "--json", "-q")
     assert run.returncode == 0, run.stderr
     summary = json.loads(run.stdout)
-    assert summary["embedded"] == summary["chunks"] and summary["embeddings_reused"] == 0
+    assert summary["embeddings_reused"] == 0 and summary["embedded"] >= summary["chunks"] > 0
 
 
 def test_a_folder_that_is_not_an_index_is_refused_without_traceback(corpora, tmp_path):

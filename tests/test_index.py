@@ -19,6 +19,8 @@ from index import Filters, IndexOpenError, Searcher, build_index
 from index import store
 from index.bm25 import BM25Index, tokenize
 from index.embedder import load_model
+from index import evidence
+from index.evidence import evidence_spans
 from ingest.records import Chunk
 
 # --- synthetic corpus -------------------------------------------------------------------
@@ -237,9 +239,16 @@ def test_hybrid_hits_carry_both_retrievers_and_fused_ranks(searcher):
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
     assert hits[0].chunk_id == "kent-2017:0"
     assert set(hits[0].ranks) == {"bm25", "dense"}
-    assert hits[0].scores["dense"] == pytest.approx(
-        float(searcher.embedder.encode_query("stop and search data published monthly")
-              @ searcher._dense.vectors[searcher._row["kent-2017:0"]]), abs=1e-5)
+    # dense score: (1 - w) · cos(query, chunk) + w · best cos(query, one of its sentences),
+    # each vector made by the model here, not read from the index
+    chunk = searcher.get("kent-2017:0")
+    qv = searcher.embedder.encode_query("stop and search data published monthly")
+    chunk_cos = float(qv @ searcher.embedder.encode([chunk.embed_text()])[0])
+    sentences = [chunk.text[a:b] for a, b in evidence_spans(chunk.text)]
+    best_sentence = float(np.max(searcher.embedder.encode(sentences) @ qv))
+    w = evidence.SENTENCE_WEIGHT
+    assert 0 < w < 1
+    assert hits[0].scores["dense"] == pytest.approx((1 - w) * chunk_cos + w * best_sentence, abs=1e-5)
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     # fused RRF score = sum of w/(60 + rank) over the retrievers that found it
@@ -406,9 +415,16 @@ def _copy_index(built, tmp_path) -> Path:
     return path
 
 
+def _model_inputs(chunks) -> set[str]:
+    """Every text the build embeds: chunk texts with their heading paths, and sentences."""
+    return {c.embed_text() for c in chunks} | {
+        c.text[a:b] for c in chunks for a, b in evidence_spans(c.text)
+    }
+
+
 def test_rebuild_reuses_cached_embeddings(built, tmp_path):
     path = _copy_index(built, tmp_path)
-    assert built[1].n_embedded == len({c.embed_text() for c in CHUNKS})
+    assert built[1].n_embedded == len(_model_inputs(CHUNKS))
 
     same = build_index(CHUNKS, path, progress=False)
     assert same.n_embedded == 0 and same.n_cached == len(CHUNKS)
@@ -420,7 +436,8 @@ def test_rebuild_reuses_cached_embeddings(built, tmp_path):
     ]
     grown = make_chunks(_TEXTS + extra, extra_docs)
     added = build_index(grown, path, progress=False)
-    assert added.n_embedded == 2 and added.n_cached == len(CHUNKS)
+    assert added.n_embedded == len(_model_inputs(grown) - _model_inputs(CHUNKS)) == 4
+    assert added.n_cached == len(CHUNKS)
     s = Searcher.open(path)
     assert s.get("surrey-2019:0") is not None
     assert s.search("Surrey custody", k=1, filters=Filters(forces=["Surrey"]))[0].doc_id == "surrey-2019"
@@ -434,14 +451,14 @@ def test_rebuild_reuses_cached_embeddings(built, tmp_path):
     assert all(h.doc_id != "kent-2017" for h in s.search("Kent stop and search", k=20, fold=False))
     # the removed document's vectors left the cache too
     keys = json.loads((path / store.CACHE_KEYS).read_text())["keys"]
-    assert len(keys) == len({c.embed_text() for c in shrunk})
+    assert len(keys) == len(_model_inputs(shrunk))
     assert np.load(path / store.CACHE_VECTORS, allow_pickle=False).shape == (len(keys), 384)
 
 
 def test_hnsw_path_agrees_with_flat(built, tmp_path, searcher):
     path = tmp_path / "hnsw"
     report = build_index(CHUNKS, path, progress=False, hnsw_threshold=0)
-    assert report.dense_kind == "hnsw" and report.n_embedded == len({c.embed_text() for c in CHUNKS})
+    assert report.dense_kind == "hnsw" and report.n_embedded == len(_model_inputs(CHUNKS))
     hnsw = Searcher.open(path)
     assert isinstance(hnsw._dense.index, faiss.IndexHNSWFlat)
     assert hnsw.manifest["dense"]["kind"] == "hnsw"

@@ -190,6 +190,23 @@ def test_quoted_phrases():
     assert '"' not in p.text and "“" not in p.text
 
 
+@pytest.mark.parametrize(
+    "q, topic",
+    [
+        ("how did DVPO use change 2016–2018?", "DVPO use"),
+        ("How did neighbourhood policing in Essex change between the 2015 and 2018/19 inspections?",
+         "neighbourhood policing Essex"),
+        ("recorded crime trend in Essex between 2016 and 2018", "recorded crime Essex"),
+        ("Has public satisfaction been falling since 2015?", "public satisfaction falling"),
+        ("what did inspectors say about the 101 line", "inspectors say about 101 line"),
+        ("how did it change in 2016?", "it"),
+        ("change over time", "change over time"),  # nothing left: the question itself
+    ],
+)
+def test_topic_drops_the_time_frame_of_a_question(q, topic):
+    assert parse_query(q, NO_GLOSSARY).topic == topic
+
+
 def test_search_text_appends_expansions():
     p = parse_query("DVPO use in 2016")
     assert p.search_text().startswith("DVPO use in 2016 ")
