@@ -158,12 +158,20 @@ def _open(args: argparse.Namespace):
     return Searcher.open(_index_dir(args), model=getattr(args, "model", None))
 
 
+def _progress(console, quiet: bool, detail):
+    """A transient progress bar on ``console``: description, bar, n/total, ``detail``, time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), detail,
+                    TimeElapsedColumn(), console=console, disable=quiet, transient=True)
+
+
 # -- adapt ----------------------------------------------------------------------------
 def cmd_adapt(args: argparse.Namespace) -> int:
     _sigterm_interrupts()
     from dataclasses import replace
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
     from index.adapt import AdaptSettings, adapt_model
     from ingest.chunking import ChunkerSettings
@@ -181,17 +189,8 @@ def cmd_adapt(args: argparse.Namespace) -> int:
     if not result.chunks:
         return _fail(f"nothing to learn from under {', '.join(map(str, paths))}: no readable reports")
     settings = replace(AdaptSettings(), max_steps=args.max_steps)
-    with Progress(
-        TextColumn("[bold]Adapting the model"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]}"),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("adapt", total=None, loss="…")
+    with _progress(err, quiet, TextColumn("loss {task.fields[loss]}")) as bar:
+        task = bar.add_task("Adapting the model", total=None, loss="…")
 
         def tick(step: int, steps: int, loss: float) -> None:
             bar.update(task, completed=step, total=steps, loss=f"{loss:.3f}")
@@ -216,7 +215,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     _sigterm_interrupts()  # first: a SIGTERM during the imports below must not leave debris
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import TextColumn
 
     from ingest.chunking import ChunkerSettings
     from ingest.pipeline import load_corpus
@@ -244,16 +243,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from ingest.pipeline import discover
 
     total = len(discover(paths)[0])
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[name]}", markup=False),
-        TimeElapsedColumn(),
-        console=err,
-        disable=quiet,
-        transient=True,
-    ) as bar:
+    with _progress(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
         task = bar.add_task("Reading", total=total, name="")
 
         def tick(path: Path) -> None:
