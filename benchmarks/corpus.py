@@ -64,15 +64,17 @@ CHUNKS_PER_REPORT = 250
 
 
 def bundled_index(folder: Path | None = None) -> tuple[Path, dict[str, Any]]:
-    """The bundled corpus's index, built as ``peel ingest`` builds it; reused when current.
+    """The bundled corpus's index, built as ``peel ingest`` builds it (with the adapted
+    model when there is one); reused when current.
 
     Rebuilding into the same folder reuses its embedding cache, so after the first time
     this embeds nothing unless data/ changed."""
     from index import api
+    from search_app.paths import default_model
 
     folder = folder or CACHE / "bundled-index"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    summary = api.build_default_index(folder, [DATA])
+    summary = api.build_default_index(folder, [DATA], model=default_model())
     return folder, summary
 
 

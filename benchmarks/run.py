@@ -15,6 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from search_app.paths import default_model
+
 from . import coldstart, compare, corpus, ingest_bench, latency
 from .common import CACHE, DATA, RESULTS, QuerySource, dir_size, load_average, machine, query_pool
 
@@ -108,7 +110,8 @@ def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, 
     log(f"building the {n}-chunk index (BM25 + {'HNSW' if n > 20_000 else 'flat'}) …")
     key_file.unlink(missing_ok=True)
     t0 = time.perf_counter()
-    report = build_index(sc.chunks, folder, progress=False, vectors=sc.vectors, sentence_encoder=sc.encode_sentences)
+    report = build_index(sc.chunks, folder, model=default_model(), progress=False, vectors=sc.vectors,
+                         sentence_encoder=sc.encode_sentences)
     seconds = time.perf_counter() - t0
     key_file.write_text(key)
     return folder, {"reused": False, "build_seconds": round(seconds, 1), "dense_kind": report.dense_kind,
@@ -179,7 +182,7 @@ def run(settings: Settings, log: Log) -> dict[str, Any]:
         ing["parse_chunk"] = parsed[0]
     from index.embedder import load_model
 
-    embedder = load_model(None)
+    embedder = load_model(default_model())  # the bundled index's model: the adapted one if made
     ing["end_to_end"] = _step(R, "end-to-end ingest vs raw encode", log,
                               lambda: ingest_bench.end_to_end(settings.e2e_paths, settings.e2e_reps, embedder))
     if ing["end_to_end"]:

