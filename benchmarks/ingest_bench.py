@@ -75,7 +75,7 @@ def end_to_end(paths: Sequence[Path], reps: int, embedder) -> dict[str, Any]:
             raw_cpu.append(time.process_time() - c0)
             folder = work / f"index-{r}"
             c0, t0 = time.process_time(), time.perf_counter()
-            summary = api.build_default_index(folder, list(paths))
+            summary = api.build_default_index(folder, list(paths), model=str(embedder.path))  # the same model
             e2e.append(time.perf_counter() - t0)
             e2e_cpu.append(time.process_time() - c0)
             assert summary["embedded"] == len(texts), summary
