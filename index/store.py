@@ -427,10 +427,12 @@ def build_index(
     embed_texts = embed_texts[:n_chunk_keys]
 
     tmp = index_dir.parent / f"{_tmp_prefix(index_dir)}{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     try:
+        # inside the try: Ctrl-C is delivered right after os.mkdir returns, and the folder
+        # made just before it must go too (seen in CI with a signal sent as it appeared)
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
         with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
             for c in chunks:
                 f.write(json.dumps(c.to_dict(), ensure_ascii=False) + "\n")
