@@ -46,7 +46,7 @@ from .sentences import is_heading_like, split_sentences
 __all__ = ["AdaptSettings", "TrainingPair", "make_pairs", "adapt_model", "is_current", "INFO_FILE", "DEFAULT_BASE"]
 
 INFO_FILE = "adapt_info.json"
-DEFAULT_BASE = "all-mpnet-base-v2"  # a name `embedder.resolve_model` knows
+DEFAULT_BASE = "sentence-transformers/all-mpnet-base-v2"  # a name `embedder.resolve_model` knows
 
 
 @dataclass(frozen=True)
@@ -267,19 +267,16 @@ def is_current(model_dir: Path | str, base_model: str | None = None) -> bool:
     """True if ``model_dir`` holds a model adapted from ``base_model`` (default:
     `DEFAULT_BASE`), so setup can tell a model made from an older default base."""
     from .embedder import ModelNotFoundError, resolve_model
-    from .packaged import MPNET
 
     info = read_info(model_dir)
     if info is None:
         return False
-    if base_model is None:
-        wanted = MPNET.name  # DEFAULT_BASE's name, without assembling the folder to learn it
-    else:
-        try:
-            wanted = resolve_model(base_model)[0]
-        except ModelNotFoundError:
-            return False
-    return info.get("base_model") == wanted
+    if base_model is None:  # its recorded name, without assembling the folder to learn it
+        return info.get("base_model") == DEFAULT_BASE
+    try:
+        return info.get("base_model") == resolve_model(base_model)[0]
+    except ModelNotFoundError:
+        return False
 
 
 def read_info(model_dir: Path | str) -> dict | None:

@@ -11,7 +11,6 @@ downloaded at run time: the parts are ordinary installed packages.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -19,6 +18,8 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from .embedder import file_sha256
 
 __all__ = ["PackagedModel", "MPNET", "PackagedModelError", "assemble", "cache_root"]
 
@@ -63,14 +64,6 @@ def cache_root() -> Path:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "peel-search"
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _parts(spec: PackagedModel) -> list[Path]:
@@ -139,7 +132,7 @@ def assemble(spec: PackagedModel = MPNET, root: Path | None = None, parts: list[
         weights = unpacked / spec.weights
         if not weights.is_file():
             raise PackagedModelError(f"The archive of {spec.name} has no {spec.weights}.")
-        digest = _sha256(weights)
+        digest = file_sha256(weights)
         if digest != spec.weights_sha256:
             raise PackagedModelError(
                 f"{spec.name}: {spec.weights} has SHA-256 {digest}, not the upstream "
