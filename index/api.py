@@ -123,6 +123,8 @@ def search_many(
         if not parsed.text.strip():
             out.append(SearchResult(query, [], merged, years, [], NO_WORDS))
             continue
+        if parsed.temporal and mode != "bm25":
+            searcher.prime([parsed.text, parsed.topic], parsed.expansions)
         hits = searcher.search(parsed.text, k=k, mode=mode, filters=merged, expansions=parsed.expansions)
         if parsed.temporal and hits:
             hits = _cover_periods(searcher, parsed, hits, k, mode, merged)

@@ -210,6 +210,15 @@ class Searcher:
         """Normalised query vectors from the index's model (cached, thread-safe)."""
         return self.embedder.encode_queries(queries)
 
+    def prime(self, queries: Sequence[str], expansions: Sequence[str] | None = None) -> None:
+        """Encode the dense side of several coming searches in one batch (they share
+        ``expansions``), so those searches find their vectors in the query cache. A
+        change-over-time question is searched as asked and as its topic: one batch of two
+        costs less than two encodes one after the other."""
+        texts = [_dense_query(q, expansions) for q in queries if q.strip()]
+        if texts:
+            self.embedder.encode_queries(list(dict.fromkeys(texts)))
+
     def encode_texts(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Normalised passage/sentence vectors from the index's model."""
         return self.embedder.encode(texts, batch_size=batch_size)

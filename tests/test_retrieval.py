@@ -49,3 +49,29 @@ def test_web_summary_repeats_fold_into_the_report_hit(bundled_searcher):
     cited = {h.doc_id for h in folded} | {d["doc_id"] for h in folded for d in h.also_in}
     assert {"essex-peel-2018-19-report", "essex-peel-2018-19-web-summary"} <= cited
     assert len({h.chunk_id for h in hits}) == len(hits)
+
+
+def test_change_over_time_question_encodes_question_and_topic_in_one_batch(bundled_searcher, monkeypatch):
+    # A change-over-time question is searched as asked and as its topic; both vectors come
+    # from one batch, which is what keeps its latency near a plain question's.
+    question = "How did the use of body-worn video change between 2016 and 2018/19?"
+    searcher = bundled_searcher
+    batches: list[int] = []
+    real = type(searcher.embedder).encode
+
+    def counting(self, texts, *args, **kwargs):
+        batches.append(len(texts))
+        return real(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(type(searcher.embedder), "encode", counting)
+    with monkeypatch.context() as m:
+        m.setattr(type(searcher), "prime", lambda self, queries, expansions=None: None)
+        searcher.embedder._cache.clear()
+        one_by_one = [h.chunk_id for h in api.search(searcher, question, k=10).hits]
+    assert batches == [1, 1]
+
+    batches.clear()
+    searcher.embedder._cache.clear()
+    batched = [h.chunk_id for h in api.search(searcher, question, k=10).hits]
+    assert batches == [2]
+    assert batched == one_by_one  # the same vectors, so the same ranking
