@@ -42,6 +42,9 @@ class EncodeCounter:
             pass
 
 
+CHANGE_TEMPLATE = "how did {} change between 2016 and 2018/19"  # a change-over-time question
+
+
 def _run(searcher, queries: Sequence[str], mode: str, filters, counter: EncodeCounter,
          retrieval_only: bool = False) -> dict[str, Any]:
     from index import api
@@ -88,11 +91,15 @@ def measure(
             plan.append(("hybrid_filtered", "hybrid", filtered))
         if "hybrid" in modes:
             plan.append(("hybrid_retrieval_only", "hybrid", None))
+            # A change-over-time question also searches each document period with its topic.
+            plan.append(("hybrid_change_over_time", "hybrid", None))
         per: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in plan}
         last_hybrid: list[str] = []
         for _ in range(rounds):
             for name, mode, flt in plan:  # interleaved, so load changes hit every mode alike
                 qs = source.take(n)
+                if name == "hybrid_change_over_time":
+                    qs = [CHANGE_TEMPLATE.format(q) for q in qs]
                 per[name].append(_run(searcher, qs, mode, flt, counter,
                                       retrieval_only=name == "hybrid_retrieval_only"))
                 if name == "hybrid":

@@ -47,9 +47,11 @@ def rows(R: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         n = L.get("chunks")
         kind = L.get("dense_kind")
-        for mode in ("bm25", "dense", "hybrid", "hybrid_filtered", "hybrid_retrieval_only", "hybrid_cached"):
+        for mode in ("bm25", "dense", "hybrid", "hybrid_filtered", "hybrid_change_over_time",
+                     "hybrid_retrieval_only", "hybrid_cached"):
             if mode in L:
                 name = {"hybrid_filtered": "hybrid + year filter", "hybrid_cached": "hybrid, cached query vector",
+                        "hybrid_change_over_time": "hybrid, change-over-time questions",
                         "hybrid_retrieval_only": "hybrid, Searcher.search only"}.get(mode, mode)
                 out.append((f"Query p50 / p95, {name} @ {n:,} chunks ({kind})", _lat(L[mode])))
         c = L.get("components") or {}

@@ -131,9 +131,14 @@ def test_faiss_flat_vs_hnsw_reports_recall():
 def test_latency_uses_fresh_queries(bundled_searcher):
     pool = common.query_pool(["Officers made more arrests for domestic abuse offences in 2017."] * 2, 200)
     out = latency.measure(bundled_searcher, common.QuerySource(pool), n=3, rounds=1, warmup=1)
-    for mode in ("bm25", "dense", "hybrid", "hybrid_retrieval_only"):
+    for mode in ("bm25", "dense", "hybrid", "hybrid_retrieval_only", "hybrid_change_over_time"):
         assert out[mode]["n_per_round"] == 3
-    assert out["dense"]["vector_cache_hits"] == 0 and out["hybrid"]["vector_cache_hits"] == 0
+    for mode in ("dense", "hybrid", "hybrid_change_over_time"):
+        assert out[mode]["vector_cache_hits"] == 0
+    # the change-over-time row really times questions that take the per-period path
+    from index.query import parse_query
+
+    assert all(parse_query(latency.CHANGE_TEMPLATE.format(q)).temporal for q in pool[:50])
     assert out["components"]["encode_query"]["n"] == 3
     assert "encode" not in vars(bundled_searcher.embedder)  # the counting wrapper is removed
 
