@@ -53,7 +53,7 @@ def test_web_summary_repeats_fold_into_the_report_hit(bundled_searcher):
 
 def test_change_over_time_question_encodes_question_and_topic_in_one_batch(bundled_searcher, monkeypatch):
     # A change-over-time question is searched as asked and as its topic; both vectors come
-    # from one batch, which is what keeps its latency near a plain question's.
+    # from one batch, which costs less than two encodes in a row (README, Benchmarks).
     question = "How did the use of body-worn video change between 2016 and 2018/19?"
     searcher = bundled_searcher
     batches: list[int] = []
