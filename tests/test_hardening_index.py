@@ -45,9 +45,17 @@ def _peel(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run([*PEEL, *args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
 
 
+def _sigint_as_in_a_terminal() -> None:
+    # A test run started in the background without job control (`cmd &` in a script) ignores
+    # SIGINT, and an ignored signal stays ignored across exec; the Ctrl-C under test is the
+    # one a foreground `peel ingest` gets, so the child starts with the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start_ingest(corpus: Path, index: Path) -> subprocess.Popen:
     return subprocess.Popen([*PEEL, "ingest", str(corpus), "--index", str(index), "-q"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV, cwd=ROOT,
+                            preexec_fn=_sigint_as_in_a_terminal)
 
 
 def _temp_folders(index: Path) -> list[str]:
