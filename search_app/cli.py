@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -50,16 +51,35 @@ def _shell_quote(text: str) -> str:
     return shlex.quote(text)
 
 
-def _sigterm_interrupts() -> None:
-    """SIGTERM (a shutdown, `kill`) unwinds like Ctrl-C, so half-written files are removed."""
+_INTERRUPTED = threading.Event()
+
+
+def _interrupts_are_kept() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt, so half-written files are removed,
+    and are remembered until `_stop_if_interrupted` raises them again at the next safe point.
+
+    Python drops an exception raised inside a finalizer (``__del__``): a Ctrl-C that landed in
+    one (regex's, while the tokenizer loads: 1 of 24 timed Ctrl-Cs) let an ingest run to the
+    end. A SIGINT that was ignored when the process started (a background job) stays ignored.
+    """
     import signal
-    import threading
+
+    _INTERRUPTED.clear()
 
     def interrupt(signum, frame):
+        _INTERRUPTED.set()
         raise KeyboardInterrupt
 
     if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, interrupt)
         signal.signal(signal.SIGTERM, interrupt)
+
+
+def _stop_if_interrupted() -> None:
+    """Raise KeyboardInterrupt again if an interrupt came and was swallowed on its way up."""
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 # -- shared options -------------------------------------------------------------------
@@ -168,7 +188,7 @@ def _progress(console, quiet: bool, detail):
 
 # -- adapt ----------------------------------------------------------------------------
 def cmd_adapt(args: argparse.Namespace) -> int:
-    _sigterm_interrupts()
+    _interrupts_are_kept()
     from dataclasses import replace
 
     from rich.progress import TextColumn
@@ -214,7 +234,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
-    _sigterm_interrupts()  # first: a SIGTERM during the imports below must not leave debris
+    _interrupts_are_kept()  # first: a signal during the imports below must not leave debris
     from rich.progress import TextColumn
 
     from ingest.chunking import ChunkerSettings
@@ -248,6 +268,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         def tick(path: Path) -> None:
             bar.update(task, advance=1, name=path.name)
+            _stop_if_interrupted()
 
         result = load_corpus(paths, ChunkerSettings(), progress=tick)
 
@@ -263,16 +284,23 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     if not args.no_index:
         from index import build_index
 
+        def embedded(done: int, total: int) -> None:
+            embed_bar.update(embed_task, completed=done, total=total)
+            _stop_if_interrupted()
+
+        _stop_if_interrupted()
         try:
-            report = build_index(
-                result.chunks,
-                index_dir,
-                model=args.model,
-                progress=not quiet,
-                chunker_settings=ChunkerSettings().to_dict(),
-                documents=[d.to_dict() for d in result.documents],
-                texts=result.texts,
-            )
+            with _progress(err, quiet, TextColumn("")) as embed_bar:
+                embed_task = embed_bar.add_task("Embedding passages", total=None)
+                report = build_index(
+                    result.chunks,
+                    index_dir,
+                    model=args.model,
+                    progress=embedded,
+                    chunker_settings=ChunkerSettings().to_dict(),
+                    documents=[d.to_dict() for d in result.documents],
+                    texts=result.texts,
+                )
         except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
             return _fail(str(exc))
         except OSError as exc:

@@ -162,6 +162,35 @@ def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, o
         assert _answers(old_index) == before, moment
 
 
+def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_ingest(corpora, tmp_path, monkeypatch):
+    # Python drops an exception raised in __del__; a Ctrl-C landing in one (seen in regex's,
+    # during start-up) once let the ingest run to the end and exit 0.
+    import ingest.pipeline as pipeline
+    from search_app import cli
+
+    small = corpora[0]
+    real_load = pipeline.load_corpus
+
+    class Finalizer:
+        def __del__(self):
+            signal.raise_signal(signal.SIGINT)
+
+    def load_corpus(*args, **kwargs):
+        Finalizer()  # garbage at once: __del__ runs here and its KeyboardInterrupt is dropped
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "load_corpus", load_corpus)
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if pytest runs in the background
+    try:
+        code = cli.main(["ingest", str(small), "--index", str(tmp_path / "index"), "-q"])
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    assert code == 130
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no index, no temp folder
+
+
 def test_sigterm_is_handled_like_ctrl_c(corpora, old_index):
     _, big, master = corpora
     proc = _start_ingest(big, old_index)
