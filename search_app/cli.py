@@ -214,6 +214,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
         def tick(step: int, steps: int, loss: float) -> None:
             bar.update(task, completed=step, total=steps, loss=f"{loss:.3f}")
+            _stop_if_interrupted()
 
         try:
             info = adapt_model(result.chunks, out_dir, base_model=args.base, settings=settings, progress=tick)
