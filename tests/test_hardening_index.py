@@ -162,6 +162,7 @@ def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, o
         assert _answers(old_index) == before, moment
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped interrupt
 def test_a_ctrl_c_dropped_inside_a_finalizer_still_stops_the_ingest(corpora, tmp_path, monkeypatch):
     # Python drops an exception raised in __del__; a Ctrl-C landing in one (seen in regex's,
     # during start-up) once let the ingest run to the end and exit 0.
