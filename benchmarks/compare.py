@@ -15,7 +15,7 @@ def bm25_libraries(texts: Sequence[str], queries: Sequence[str], k: int = 100,
     """Indexing time and top-``k`` query latency of bm25s (as the product uses it) and
     rank-bm25's BM25Okapi, on the same tokenised corpus and the same tokenised queries.
     Scores agree by construction (see index/bm25.py); top-10 overlap is reported as a check."""
-    from index.bm25 import BM25Index, K1, B, tokenize
+    from index.engine.bm25 import BM25Index, K1, B, tokenize
 
     t0 = time.perf_counter()
     corpus_tokens = [tokenize(t) for t in texts]
@@ -70,12 +70,12 @@ def bm25_libraries(texts: Sequence[str], queries: Sequence[str], k: int = 100,
 
 def faiss_flat_vs_hnsw(vectors: np.ndarray, queries: np.ndarray, hnsw=None) -> dict[str, Any]:
     """Latency of single-query search (k=10, and k=100 as hybrid asks for) on an exact
-    IndexFlatIP and on the product's HNSW (M, efConstruction, efSearch from index.dense),
+    IndexFlatIP and on the product's HNSW (M, efConstruction, efSearch from index.engine.dense),
     and HNSW's recall@10 / recall@100 against flat on the same queries."""
     import faiss
 
-    from index import dense as dense_mod
-    from index.dense import DenseIndex
+    from index.engine import dense as dense_mod
+    from index.engine.dense import DenseIndex
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     queries = np.ascontiguousarray(queries, dtype=np.float32)

@@ -70,7 +70,7 @@ def bundled_index(folder: Path | None = None) -> tuple[Path, dict[str, Any]]:
     Rebuilding into the same folder reuses its embedding cache, so after the first time
     this embeds nothing unless data/ changed."""
     from index import api
-    from search_app.paths import default_model
+    from index.paths import default_model
 
     folder = folder or CACHE / "bundled-index"
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +84,7 @@ def read_index_chunks(folder: Path) -> list[Chunk]:
 
 
 def read_index_vectors(folder: Path) -> np.ndarray:
-    from index.dense import DenseIndex
+    from index.engine.dense import DenseIndex
 
     return np.array(DenseIndex.load(folder / "dense.faiss").vectors)
 
@@ -94,7 +94,7 @@ def read_index_vectors(folder: Path) -> np.ndarray:
 
 def chunk_sentences(chunks: Sequence[Chunk]) -> list[list[str]]:
     """Each chunk's sentences (the product's own splitter), verbatim."""
-    from index.sentences import split_sentences
+    from ingest.sentences import split_sentences
 
     out = []
     for c in chunks:
@@ -112,7 +112,7 @@ def _sentence_cache_path(model_id: str, sentences: Sequence[str]) -> Path:
 
 def sentence_vectors(sentences: Sequence[str], *, compute: bool, embedder=None) -> tuple[np.ndarray | None, dict]:
     """Model vectors of ``sentences`` (distinct), from the cache or (``compute``) embedded now."""
-    from index.embedder import load_model
+    from index.models.embedder import load_model
 
     embedder = embedder or load_model(None)
     path = _sentence_cache_path(embedder.model_id, sentences)
@@ -270,7 +270,7 @@ def build_scaled(
 def sentence_encoder(
     sentences: list[list[str]], sentence_vecs: np.ndarray | None, real_vectors: np.ndarray, info: dict[str, Any]
 ):
-    """Stand-in for the model on the scaled corpus's evidence sentences (`index.evidence`):
+    """Stand-in for the model on the scaled corpus's evidence sentences (`index.engine.sentence_vectors`):
     a real sentence gets its own vector (``sentence-mean``) or its chunk's (``chunk-mean``);
     text the splitter cut differently gets the mean vector. Only the values of the sentence
     re-scoring change with this, not the work a query does. Counts go to ``info``."""

@@ -36,7 +36,7 @@ def parse_and_chunk(paths: Sequence[Path], reps: int) -> tuple[dict[str, Any], A
 
 
 def _bulk_threads() -> int:
-    from index import embedder as emb_mod
+    from index.models import embedder as emb_mod
 
     emb_mod._configure_torch()
     return emb_mod._bulk_threads
@@ -46,14 +46,14 @@ def end_to_end(paths: Sequence[Path], reps: int, embedder) -> dict[str, Any]:
     """End-to-end ingest (``load_corpus`` + ``build_index`` into a fresh folder, no
     embedding cache: `index.api.build_default_index`) against raw ``model.encode`` of the
     same texts — every text the build embeds: chunks with their heading paths and their
-    evidence sentences (`index.evidence`) — alternated ``reps`` times. The model is loaded
+    evidence sentences (`index.engine.sentence_vectors`) — alternated ``reps`` times. The model is loaded
     before either is timed."""
     import torch
 
     from ingest.chunking import ChunkerSettings
     from ingest.pipeline import load_corpus
     from index import api
-    from index.evidence import SentenceTable
+    from index.engine.sentence_vectors import SentenceTable
 
     chunks = load_corpus(list(paths), ChunkerSettings()).chunks
     sentence_texts = SentenceTable.from_chunks([c.text for c in chunks])[1]

@@ -121,7 +121,7 @@ def measure(
 def components(searcher, queries: Sequence[str], candidates: int = 100) -> dict[str, Any]:
     """Where a hybrid query's time goes: encoding a fresh query, BM25 top-100, dense top-100
     (the candidate depth hybrid uses), each timed alone."""
-    from index.bm25 import query_tokens
+    from index.engine.bm25 import query_tokens
 
     emb = searcher.embedder
     enc_wall, enc_cpu, vecs = [], [], []
@@ -153,7 +153,7 @@ def components(searcher, queries: Sequence[str], candidates: int = 100) -> dict[
 def encoder_comparison(embedder, queries: Sequence[str]) -> dict[str, Any]:
     """Query encoding on the numpy forward pass vs torch (sentence-transformers), on fresh
     strings (half each), and the largest difference between their vectors."""
-    from index.embedder import _threads_for
+    from index.models.embedder import _threads_for
 
     half = len(queries) // 2
     enc = embedder._numpy_encoder()

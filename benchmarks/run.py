@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from search_app.paths import default_model
+from index.paths import default_model
 
 from . import coldstart, compare, corpus, ingest_bench, latency
 from .common import CACHE, DATA, RESULTS, QuerySource, dir_size, load_average, machine, query_pool
@@ -88,7 +88,9 @@ def _step(results: dict[str, Any], name: str, log: Log, fn: Callable[[], Any]) -
 
 
 def _scaled_key(n: int, info: dict[str, Any]) -> str:
-    from index import bm25, dense, store
+    from index.engine import bm25
+    from index.engine import dense
+    from index.engine import build as store
 
     parts = {"n": n, "corpus": info, "format": store.FORMAT_VERSION, "bm25": bm25.tokenizer_settings(),
              "hnsw": [dense.HNSW_THRESHOLD, dense.HNSW_M, dense.EF_CONSTRUCTION],
@@ -97,9 +99,9 @@ def _scaled_key(n: int, info: dict[str, Any]) -> str:
 
 
 def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, dict[str, Any]]:
-    """Build the scaled corpus's index with `index.store.build_index(..., vectors=...)`
+    """Build the scaled corpus's index with `index.engine.build.build_index(..., vectors=...)`
     (the product's own build, HNSW above its threshold); reuse it in quick mode if current."""
-    from index.store import build_index
+    from index.engine.build import build_index
 
     n = len(sc.chunks)
     folder = CACHE / f"scaled-{n}-index"
@@ -119,7 +121,7 @@ def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, 
 
 
 def _open_searcher(folder: Path) -> tuple[Any, float]:
-    from index.searcher import Searcher
+    from index.engine.searcher import Searcher
 
     t0 = time.perf_counter()
     s = Searcher.open(folder)
@@ -180,7 +182,7 @@ def run(settings: Settings, log: Log) -> dict[str, Any]:
     parsed = _step(R, "parse + chunk", log, lambda: ingest_bench.parse_and_chunk([DATA], settings.parse_reps))
     if parsed:
         ing["parse_chunk"] = parsed[0]
-    from index.embedder import load_model
+    from index.models.embedder import load_model
 
     embedder = load_model(default_model())  # the bundled index's model: the adapted one if made
     ing["end_to_end"] = _step(R, "end-to-end ingest vs raw encode", log,
@@ -193,7 +195,7 @@ def run(settings: Settings, log: Log) -> dict[str, Any]:
     R["ingest"] = ing
 
     # --- latency at the bundled corpus --------------------------------------------------------
-    from index.filters import Filters
+    from index.engine.filters import Filters
 
     searcher, open_s = _open_searcher(bundled_dir)
     lat: dict[str, Any] = {}

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
 
     from evals.harness import collect_rankings, evaluate, tune_fusion, write_report
     from evals.labels import QUERIES_PATH, load_queries
-    from index.fusion import fuse
+    from index.engine.fusion import fuse
 
     out = Console(highlight=False)
     err = Console(stderr=True, highlight=False)

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from index.filters import Filters, with_question_years
+from index.engine.filters import Filters, with_question_years
 from index.records import Answer, Hit
-from index.query import MAX_QUERY_CHARS
-from index.store import IndexOpenError
+from index.query.parse import MAX_QUERY_CHARS
+from index.engine.build import IndexOpenError
 
 __all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask",
            "build_default_index", "query_terms", "query_message", "IndexOpenError"]
@@ -53,14 +53,14 @@ def index_exists(index_dir: Path) -> bool:
 
 def open_index(index_dir: Path | None = None, model: str | None = None):
     """Open an index folder (default: $PEEL_INDEX or .peel-index); IndexOpenError says how to fix."""
-    from index.searcher import Searcher
-    from search_app.paths import default_index_dir
+    from index.engine.searcher import Searcher
+    from index.paths import default_index_dir
 
     return Searcher.open(Path(index_dir) if index_dir else default_index_dir(), model=model)
 
 
 def _prepare(query: str, filters: Filters | None):
-    from index.query import parse_query
+    from index.query.parse import parse_query
 
     parsed = parse_query(query, _glossary())
     years = (parsed.year_from, parsed.year_to) if (parsed.year_from or parsed.year_to) else None
@@ -74,7 +74,7 @@ _GLOSSARY = None
 def _glossary():
     global _GLOSSARY
     if _GLOSSARY is None:
-        from index.glossary import load_glossary
+        from index.query.glossary import load_glossary
 
         _GLOSSARY = load_glossary()
     return _GLOSSARY
@@ -82,7 +82,7 @@ def _glossary():
 
 def query_message(query: str) -> str | None:
     """What to tell the user instead of searching (a query with no words in it), or None."""
-    from index.query import parse_query
+    from index.query.parse import parse_query
 
     return NO_WORDS if parse_query(query, _glossary()).empty else None
 
@@ -98,7 +98,7 @@ def _unknown_doc_ids(searcher, filters: Filters | None) -> list[str]:
 
 def query_terms(query: str) -> list[str]:
     """Glossary expansions of a query (acronym ↔ full name), e.g. for highlighting."""
-    from index.query import parse_query
+    from index.query.parse import parse_query
 
     return list(parse_query(query, _glossary()).expansions)
 
@@ -195,7 +195,7 @@ def _cover_periods(searcher, parsed, hits: list[Hit], k: int, mode: str, filters
 
 def ask(searcher, question: str, *, k_passages: int = 8, filters: Filters | None = None, mode: str = "hybrid") -> Answer:
     """Verbatim evidence sentences with citations; grouped by year for change-over-time questions."""
-    from index.answer import ask as _ask
+    from index.answers.ask import ask as _ask
 
     return _ask(searcher, question, k_passages=k_passages, filters=filters, mode=mode)
 
@@ -209,7 +209,7 @@ def build_default_index(
     """Ingest ``paths`` and build an index at ``index_dir``; a summary dict for the caller."""
     from ingest.chunking import ChunkerSettings
     from ingest.pipeline import discover, load_corpus
-    from index.store import build_index
+    from index.engine.build import build_index
 
     total = len(discover(paths)[0])
     seen = [0]

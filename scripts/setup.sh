@@ -38,7 +38,7 @@ model_dir="${PEEL_MODEL:-.peel-model}"
 if [ ! -f "$model_dir/adapt_info.json" ]; then
   echo "Adapting the embedding model to the bundled corpus (once, ~16 minutes on 2 cores) …" >&2
   .venv/bin/peel adapt --out "$model_dir"
-elif [ -z "${PEEL_MODEL:-}" ] && ! .venv/bin/python -c "import sys; from index.adapt import is_current; sys.exit(0 if is_current('$model_dir') else 1)"; then
+elif [ -z "${PEEL_MODEL:-}" ] && ! .venv/bin/python -c "import sys; from index.models.adapt import is_current; sys.exit(0 if is_current('$model_dir') else 1)"; then
   echo "The adapted model in $model_dir was made from an older base; adapting all-mpnet-base-v2 (once, ~16 minutes on 2 cores) …" >&2
   .venv/bin/peel adapt --out "$model_dir"
   echo "Indexes built with the old model must be rebuilt once: .venv/bin/peel ingest --rebuild [PATH…]" >&2

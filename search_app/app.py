@@ -18,7 +18,7 @@ from index import api  # noqa: E402
 from index.records import Answer, Hit  # noqa: E402
 from search_app import export  # noqa: E402
 from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
-from search_app.paths import default_data_paths, default_index_dir, default_model  # noqa: E402
+from index.paths import default_data_paths, default_index_dir, default_model  # noqa: E402
 from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
 
 st.set_page_config(page_title="peel-search", page_icon="🔎", layout="wide")

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from search_app.paths import default_data_paths, default_index_dir, default_model, default_model_dir
+from index.engine import filters as filters_mod
+from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -133,33 +134,15 @@ def _add_query_options(p: argparse.ArgumentParser, json_output: bool = True) -> 
 
 
 def parse_year_range(text: str | None) -> tuple[int | None, int | None]:
-    """'2017' → (2017, 2017); '2016-2018' or '2016-18' → (2016, 2018); '2016-' / '-2018' open."""
-    if not text:
-        return None, None
-    t = text.strip().replace("–", "-").replace("/", "-")
-    parts = t.split("-")
+    """`--year` values: `index.engine.filters.parse_year_range` as an argparse type."""
     try:
-        if len(parts) == 1:
-            y = int(parts[0])
-            return y, y
-        if len(parts) == 2:
-            a = int(parts[0]) if parts[0] else None
-            b = int(parts[1]) if parts[1] else None
-            if a is not None and b is not None and b < 100:
-                b = (a // 100) * 100 + b
-            if a is not None and b is not None and a > b:
-                raise ValueError
-            for y in (a, b):
-                if y is not None and not 1900 <= y <= 2100:
-                    raise ValueError
-            return a, b
-    except ValueError:
-        pass
-    raise argparse.ArgumentTypeError(f"not a year or year range: {text!r} (try 2017, 2016-2018, 2016- or -2018)")
+        return filters_mod.parse_year_range(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _filters(args: argparse.Namespace):
-    from index.filters import Filters
+    from index.engine.filters import Filters
 
     y0, y1 = parse_year_range(args.year)
     if y0 is None and y1 is None and not args.force and not args.doc_type and not args.doc_id:
@@ -193,7 +176,7 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
     from rich.progress import TextColumn
 
-    from index.adapt import AdaptSettings, adapt_model
+    from index.models.adapt import AdaptSettings, adapt_model
     from ingest.chunking import ChunkerSettings
     from ingest.pipeline import load_corpus
 
@@ -250,7 +233,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     args.model = args.model or default_model()
 
     if not args.no_index and not args.rebuild:
-        from index.store import replace_problem
+        from index.engine.build import replace_problem
 
         problem = replace_problem(index_dir, args.model)
         if problem:
@@ -414,7 +397,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 # -- ask ------------------------------------------------------------------------------
 def cmd_ask(args: argparse.Namespace) -> int:
     from index import api
-    from index.answer import format_answer_text
+    from index.answers.ask import format_answer_text
 
     searcher = _open(args)
     answer = api.ask(searcher, args.question, filters=_filters(args), mode=args.mode)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.engine.filters import parse_year_range
+
 MODES = ("hybrid", "bm25", "dense")
 MIN_K = 1
 MAX_K = 30
@@ -23,7 +25,7 @@ class SearchParams:
     doc_ids: list[str] = field(default_factory=list)
 
     def filters(self):
-        from index.filters import Filters
+        from index.engine.filters import Filters
 
         if self.year_from is None and self.year_to is None and not (self.forces or self.doc_types or self.doc_ids):
             return None
@@ -52,8 +54,6 @@ def _first(value: Any) -> str:
 
 def params_from_query(query: dict[str, Any]) -> tuple[SearchParams, list[str]]:
     """Parameters from a URL's query string, and a message for each value that was ignored."""
-    from search_app.cli import parse_year_range
-
     problems: list[str] = []
     p = SearchParams()
     q = _first(query.get("q"))

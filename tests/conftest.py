@@ -22,7 +22,7 @@ def bundled_index(tmp_path_factory) -> Path:
     """An index of data/ built the way `peel ingest` builds it: with the corpus-adapted model
     when `peel adapt` has made one (scripts/setup.sh does), embedding ~2,600 texts once."""
     from index import api
-    from search_app.paths import default_model
+    from index.paths import default_model
 
     path = tmp_path_factory.mktemp("bundled") / "index"
     api.build_default_index(path, [DATA], model=default_model())

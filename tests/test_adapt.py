@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.adapt import AdaptSettings, adapt_model, is_current, make_pairs, read_info
-from index.embedder import load_model
-from index.store import corpus_fingerprint
+from index.models.adapt import AdaptSettings, adapt_model, is_current, make_pairs, read_info
+from index.models.embedder import load_model
+from index.engine.build import corpus_fingerprint
 from ingest.records import Chunk
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ import zlib
 import numpy as np
 import pytest
 
-from index.answer import ask, format_answer_text, period_label
-from index.filters import Filters
-from index.glossary import Glossary
+from index.answers.ask import ask, format_answer_text, period_label
+from index.engine.filters import Filters
+from index.query.glossary import Glossary
 from index.records import Answer, Hit
-from index.sentences import source_span, split_sentences
+from ingest.sentences import source_span, split_sentences
 from ingest.records import Chunk, alnum_key
 
 # --- a small corpus: sources with hard wraps and double spaces, chunks with tidy whitespace
@@ -274,7 +274,7 @@ def test_explicit_filters_intersect_with_question_years(searcher):
 def test_question_years_become_a_filter_and_expansions_are_passed(searcher):
     ask(searcher, "How did DVPO use change 2016-2018?")
     main = searcher.calls[0]
-    from index.filters import LOOKBACK_YEARS
+    from index.engine.filters import LOOKBACK_YEARS
 
     # later reports look back on the period; no report speaks of years after its own
     assert main["filters"].year_from == 2016 and main["filters"].year_to == 2018 + LOOKBACK_YEARS
@@ -459,7 +459,7 @@ def test_source_span_exact_and_approximate():
 
 
 def test_glossary_for_searcher_mines_its_chunks():
-    from index.answer import glossary_for
+    from index.answers.ask import glossary_for
 
     src, chunks = _doc(
         "x", "X", [2017], "unknown", [(["A"], "The Helping Young People Excel (HYPE) scheme works with youths.")]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_app.paths import default_model
+from index.paths import default_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,8 +90,8 @@ def test_scaled_corpus_recombines_real_sentences(real_chunks):
 
 
 def test_build_index_with_precomputed_vectors(real_chunks, tmp_path):
-    from index.searcher import Searcher
-    from index.store import build_index
+    from index.engine.searcher import Searcher
+    from index.engine.build import build_index
 
     real, vectors = real_chunks
     sc = corpus.build_scaled(real, vectors, len(real) + 200, sentence_vecs=None)
@@ -136,7 +136,7 @@ def test_latency_uses_fresh_queries(bundled_searcher):
     for mode in ("dense", "hybrid", "hybrid_change_over_time"):
         assert out[mode]["vector_cache_hits"] == 0
     # the change-over-time row really times questions that take the per-period path
-    from index.query import parse_query
+    from index.query.parse import parse_query
 
     assert all(parse_query(latency.CHANGE_TEMPLATE.format(q)).temporal for q in pool[:50])
     assert out["components"]["encode_query"]["n"] == 3

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.embedder import NumpyEncoder, default_model_path, load_model, numpy_supported, resolve_model
+from index.models.embedder import NumpyEncoder, default_model_path, load_model, numpy_supported, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,14 +1,16 @@
-"""Sentence-level dense evidence (index.evidence): spans, the stored table, and what it buys."""
+"""Sentence-level dense evidence (index.engine.sentence_vectors): spans, the stored table, and what it buys."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from index import api, evidence
-from index.evidence import SentenceTable, evidence_spans
-from index.searcher import Searcher
-from index.store import build_index
+from index import api
+from index.engine import sentence_vectors as evidence
+from index.engine.sentence_vectors import SentenceTable
+from ingest.sentences import MAX_CHARS, evidence_spans
+from index.engine.searcher import Searcher
+from index.engine.build import build_index
 from ingest.records import Chunk
 
 # An answering sentence buried among unrelated ones, and a passage that is vaguely about the
@@ -91,7 +93,7 @@ def test_index_stores_the_models_vector_of_every_evidence_sentence(bundled_searc
         by_span = s.sentence_vectors(chunk.chunk_id)
         assert sorted(by_span) == evidence_spans(chunk.text)
         for (a, b), vec in by_span.items():
-            texts.append(chunk.text[a:b][: evidence.MAX_CHARS])
+            texts.append(chunk.text[a:b][: MAX_CHARS])
             stored.append(vec)
     fresh = s.embedder.encode(texts)
     cos = np.sum(fresh * np.stack(stored), axis=1)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from index.fusion import fuse, rrf, weighted
+from index.engine.fusion import fuse, rrf, weighted
 
 
 def test_rrf_hand_worked():

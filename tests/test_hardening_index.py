@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from index import Searcher
-from index import store
-from search_app.paths import default_model
+from index.engine import build as store
+from index.paths import default_model
 
 ROOT = Path(__file__).resolve().parent.parent
 PEEL = [sys.executable, "-m", "search_app.cli"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from index import api
-from index.filters import Filters
+from index.engine.filters import Filters
 
 ROOT = Path(__file__).resolve().parent.parent
 PEEL = [sys.executable, "-m", "search_app.cli"]

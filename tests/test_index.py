@@ -16,11 +16,11 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from index import Filters, IndexOpenError, Searcher, build_index
-from index import store
-from index.bm25 import BM25Index, tokenize
-from index.embedder import load_model
-from index import evidence
-from index.evidence import evidence_spans
+from index.engine import build as store
+from index.engine.bm25 import BM25Index, tokenize
+from index.models.embedder import load_model
+from index.engine import sentence_vectors as evidence
+from ingest.sentences import evidence_spans
 from ingest.records import Chunk
 
 # --- synthetic corpus -------------------------------------------------------------------
@@ -474,7 +474,7 @@ def test_hnsw_path_agrees_with_flat(built, tmp_path, searcher):
 
 
 def test_hnsw_selector_fallback_fills_k_from_a_tiny_allowed_set(tmp_path):
-    from index.dense import DenseIndex
+    from index.engine.dense import DenseIndex
 
     rng = np.random.default_rng(0)
     vecs = rng.normal(size=(3000, 16)).astype(np.float32)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.embedder import ModelNotFoundError, resolve_model
-from index.packaged import MPNET, PackagedModel, PackagedModelError, assemble
+from index.models.embedder import ModelNotFoundError, resolve_model
+from index.models.packaged import MPNET, PackagedModel, PackagedModelError, assemble
 
 WEIGHTS = bytes(range(256)) * 40
 

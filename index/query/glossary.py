@@ -51,7 +51,7 @@ __all__ = [
     "DEFAULT_GLOSSARY_PATH",
 ]
 
-DEFAULT_GLOSSARY_PATH = Path(__file__).resolve().parent.parent / "data" / "glossary.toml"
+DEFAULT_GLOSSARY_PATH = Path(__file__).resolve().parents[2] / "data" / "glossary.toml"
 
 SMALL_WORDS = frozenset(
     "of and the for in on to a an at by with from or & its into".split()

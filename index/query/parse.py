@@ -56,7 +56,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .glossary import Glossary, default_glossary
+from index.query.glossary import Glossary, default_glossary
 
 __all__ = ["ParsedQuery", "parse_query", "MAX_QUERY_CHARS", "YEAR_MIN", "YEAR_MAX"]
 

@@ -26,7 +26,7 @@ How it works
    ``max(3, ⌈k_passages/periods⌉)``), so each year that has any passages is represented
    ("2016" next to "2018/19"). Without ``documents()``: one search of
    ``max(4·k_passages, 24)`` passages, split by period with the same quota.
-3. Sentences of those passages (``index.evidence.evidence_spans``) are scored::
+3. Sentences of those passages (``ingest.sentences.evidence_spans``) are scored::
 
        score = 0.60 · cosine(query, sentence) + 0.30 · term overlap + 0.10 · rank prior
 
@@ -46,7 +46,7 @@ How it works
      "from 196 … to 212", since, compared with …); + 0.05 when the question asks for a
      quantity ("how many", "what percentage" …) and the sentence has a figure (a
      percentage, for percentage/proportion/rate questions).
-   * vectors: the index stores every chunk's sentence vectors (``index.evidence``), so
+   * vectors: the index stores every chunk's sentence vectors (``index.engine.sentence_vectors``), so
      every sentence is scored without running the model. For a searcher without them, the
      8 best sentences per passage by term overlap (then position), at most 120 per
      question, are embedded (first 600 characters) and cached per searcher. Without an
@@ -95,11 +95,11 @@ import numpy as np
 
 from ingest.records import alnum_key
 
-from .glossary import Glossary, load_glossary
-from .query import ParsedQuery, parse_query
-from .records import Answer, Evidence, Hit
-from .evidence import evidence_spans, n_words as _n_words, span_text
-from .sentences import is_heading_like, source_span
+from index.query.glossary import Glossary, load_glossary
+from index.query.parse import ParsedQuery, parse_query
+from index.records import Answer, Evidence, Hit
+from ingest.sentences import evidence_spans, n_words as _n_words, span_text
+from ingest.sentences import is_heading_like, source_span
 
 __all__ = [
     "ask",
@@ -213,7 +213,7 @@ def _stem(word: str) -> str:
 
 def _filters_cls():
     try:
-        from .filters import Filters
+        from index.engine.filters import Filters
 
         return Filters
     except ImportError:  # pragma: no cover - the index package always ships filters
@@ -228,8 +228,8 @@ def _as_filters(filters: Any) -> Any:
 
 
 def merge_year_filters(filters: Any, year_from: int | None, year_to: int | None) -> Any:
-    """``filters`` narrowed by the years a question names (index.filters.with_question_years)."""
-    from index.filters import with_question_years
+    """``filters`` narrowed by the years a question names (index.engine.filters.with_question_years)."""
+    from index.engine.filters import with_question_years
 
     return with_question_years(_as_filters(filters), year_from, year_to)
 

@@ -1,5 +1,5 @@
 """Sentence embeddings: the packaged all-MiniLM-L6-v2 by default, all-mpnet-base-v2 (the
-base `peel adapt` tunes; put together from its PyPI parts by `index.packaged`), or any
+base `peel adapt` tunes; put together from its PyPI parts by `index.models.packaged`), or any
 local sentence-transformers model folder.
 
 * ``load_model(name_or_path)`` returns one shared `Embedder` per model folder; the network
@@ -55,7 +55,7 @@ def resolve_model(name_or_path: str | os.PathLike | None) -> tuple[str, Path, bo
     if name_or_path is None or str(name_or_path).strip().casefold() in _DEFAULT_ALIASES:
         return DEFAULT_MODEL_NAME, default_model_path(), True
     if str(name_or_path).strip().casefold() in _MPNET_ALIASES:
-        from .packaged import MPNET, PackagedModelError, assemble
+        from index.models.packaged import MPNET, PackagedModelError, assemble
 
         try:
             return MPNET.name, assemble(MPNET), False

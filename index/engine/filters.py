@@ -173,3 +173,30 @@ def with_question_years(
     lows = [v for v in (base.year_from, year_from) if v is not None]
     highs = [v for v in (base.year_to, widened) if v is not None]
     return replace(base, year_from=max(lows) if lows else None, year_to=min(highs) if highs else None)
+
+
+def parse_year_range(text: str | None) -> tuple[int | None, int | None]:
+    """An explicit year filter as a user types it: '2017' → (2017, 2017); '2016-2018' or
+    '2016-18' → (2016, 2018); '2016-' / '-2018' open. ValueError says what is wrong."""
+    if not text:
+        return None, None
+    t = text.strip().replace("–", "-").replace("/", "-")
+    parts = t.split("-")
+    try:
+        if len(parts) == 1:
+            y = int(parts[0])
+            return y, y
+        if len(parts) == 2:
+            a = int(parts[0]) if parts[0] else None
+            b = int(parts[1]) if parts[1] else None
+            if a is not None and b is not None and b < 100:
+                b = (a // 100) * 100 + b
+            if a is not None and b is not None and a > b:
+                raise ValueError
+            for y in (a, b):
+                if y is not None and not 1900 <= y <= 2100:
+                    raise ValueError
+            return a, b
+    except ValueError:
+        pass
+    raise ValueError(f"not a year or year range: {text!r} (try 2017, 2016-2018, 2016- or -2018)")

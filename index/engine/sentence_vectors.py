@@ -22,55 +22,24 @@ Files in the index folder (``.npy``, loaded with ``allow_pickle=False``)::
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .sentences import split_sentences
+from ingest.sentences import MAX_CHARS, evidence_spans, span_text
 
 __all__ = [
     "SENTENCE_WEIGHT",
-    "MIN_WORDS",
-    "MAX_CHARS",
-    "evidence_spans",
-    "n_words",
-    "span_text",
     "SentenceTable",
 ]
 
 SENTENCE_WEIGHT = 0.5
-MIN_WORDS = 2  # a sentence of one word ("Good") is a grade or a label, not evidence
-MAX_CHARS = 600  # what is embedded of a very long "sentence" (a table row run together)
-
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’]*")
-
 OFFSETS = "sentence_offsets.npy"
 SPANS = "sentence_spans.npy"
 VECTORS = "sentence_vectors.npy"
 FILES = (OFFSETS, SPANS, VECTORS)
-
-
-def n_words(text: str) -> int:
-    """Words (letters/digits, with inner apostrophes) in ``text``."""
-    return len(_WORD.findall(text))
-
-
-def evidence_spans(text: str) -> list[tuple[int, int]]:
-    """The sentence spans of a chunk's text that count as evidence (at least MIN_WORDS
-    words); the whole text, trimmed, when no sentence qualifies."""
-    spans = [(a, b) for a, b in split_sentences(text) if n_words(text[a:b]) >= MIN_WORDS]
-    if not spans and text.strip():
-        a = len(text) - len(text.lstrip())
-        spans = [(a, len(text.rstrip()))]
-    return spans
-
-
-def span_text(text: str, span: tuple[int, int]) -> str:
-    """What is embedded for one span."""
-    return text[span[0] : span[1]][:MAX_CHARS]
 
 
 @dataclass(frozen=True)

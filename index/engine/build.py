@@ -11,7 +11,7 @@ Layout of ``index_dir``::
     emb_cache_keys.json    {"model_id", "dims", "keys": [sha256(model_id + "\\n" + text), ...]}
     documents.json         optional: the documents' metadata (DocumentMeta.to_dict() each)
     texts.jsonl            optional: {"doc_id", "text"} per line, the text chunk offsets index
-    sentence_*.npy         every chunk's sentence spans and vectors (index.evidence)
+    sentence_*.npy         every chunk's sentence spans and vectors (index.engine.sentence_vectors)
 
 No pickle anywhere: JSON, ``.npy`` loaded with ``allow_pickle=False``, and FAISS's format.
 
@@ -43,12 +43,12 @@ import numpy as np
 
 from ingest.records import Chunk
 
-from . import bm25 as bm25_mod
-from . import dense as dense_mod
-from . import evidence as evidence_mod
-from .embedder import Embedder, ModelNotFoundError, load_model
+from index.engine import bm25 as bm25_mod
+from index.engine import dense as dense_mod
+from index.engine import sentence_vectors as evidence_mod
+from index.models.embedder import Embedder, ModelNotFoundError, load_model
 
-FORMAT_VERSION = 2  # 2: sentence vectors (index.evidence)
+FORMAT_VERSION = 2  # 2: sentence vectors (index.engine.sentence_vectors)
 
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
@@ -333,13 +333,13 @@ def build_index(
 
     Vectors of chunks whose embed text is unchanged are taken from the previous index's
     cache; only new texts go through the model. ``hnsw_threshold`` overrides
-    `index.dense.HNSW_THRESHOLD` (chunks above it use HNSW). ``documents`` (DocumentMeta
+    `index.engine.dense.HNSW_THRESHOLD` (chunks above it use HNSW). ``documents`` (DocumentMeta
     or its dict) and ``texts`` (doc_id → the text chunk offsets refer to) are stored as
     they are, for `Searcher.documents` and `Searcher.doc_text`. ``vectors`` (one row per chunk,
     from this model, computed elsewhere: benchmarks, bulk pipelines) are used as given instead
     of the model and the cache; they are L2-normalised here and cached like embedded ones.
     ``sentence_encoder`` (texts → one vector each) likewise stands in for the model for the
-    sentences of `index.evidence` that are not in the cache (the benchmarks' scaled corpus).
+    sentences of `index.engine.sentence_vectors` that are not in the cache (the benchmarks' scaled corpus).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir).expanduser().absolute()
