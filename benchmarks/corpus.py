@@ -1,7 +1,7 @@
 """The corpora the benchmarks run on.
 
 * The **bundled corpus** (``data/``), indexed the way ``peel ingest`` does it
-  (`index.api.build_default_index`) into ``benchmarks/cache/bundled-index``; rebuilt when
+  (`index.api.build`) into ``benchmarks/cache/bundled-index``; rebuilt when
   the data change, with the product's own embedding cache so unchanged passages are not
   embedded again.
 * A **scaled corpus** of N chunks built from the real ones. The real chunks come first,
@@ -74,7 +74,7 @@ def bundled_index(folder: Path | None = None) -> tuple[Path, dict[str, Any]]:
 
     folder = folder or CACHE / "bundled-index"
     folder.parent.mkdir(parents=True, exist_ok=True)
-    summary = api.build_default_index(folder, [DATA], model=default_model())
+    summary = api.build([DATA], folder, model=default_model()).summary()
     return folder, summary
 
 

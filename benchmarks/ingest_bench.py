@@ -44,7 +44,7 @@ def _bulk_threads() -> int:
 
 def end_to_end(paths: Sequence[Path], reps: int, embedder) -> dict[str, Any]:
     """End-to-end ingest (``load_corpus`` + ``build_index`` into a fresh folder, no
-    embedding cache: `index.api.build_default_index`) against raw ``model.encode`` of the
+    embedding cache: `index.api.build`) against raw ``model.encode`` of the
     same texts — every text the build embeds: chunks with their heading paths and their
     evidence sentences (`index.engine.sentence_vectors`) — alternated ``reps`` times. The model is loaded
     before either is timed."""
@@ -75,7 +75,7 @@ def end_to_end(paths: Sequence[Path], reps: int, embedder) -> dict[str, Any]:
             raw_cpu.append(time.process_time() - c0)
             folder = work / f"index-{r}"
             c0, t0 = time.process_time(), time.perf_counter()
-            summary = api.build_default_index(folder, list(paths), model=str(embedder.path))  # the same model
+            summary = api.build(list(paths), folder, model=str(embedder.path)).summary()  # the same model
             e2e.append(time.perf_counter() - t0)
             e2e_cpu.append(time.process_time() - c0)
             assert summary["embedded"] == len(texts), summary

@@ -6,8 +6,9 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 EVALS_DIR = Path(__file__).resolve().parent
 FLOOR_PATH = EVALS_DIR / "floor.json"
@@ -52,13 +53,34 @@ def below_floor(scores: dict[str, dict[str, dict[str, float]]], floor: dict[str,
     return [f"hybrid {m} = {got.get(m, 0):.3f} < floor {v:.3f}" for m, v in floor.items() if got.get(m, 0) < v]
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """`peel eval`'s own options; the caller adds the ones every command shares (--index, --json)."""
+    from evals.harness import DEFAULT_MODES, SPLIT_CHOICES
+
+    modes = ",".join(DEFAULT_MODES)
+    parser.add_argument("--queries", type=Path, help="labelled queries (default: evals/queries.jsonl)")
+    parser.add_argument("--modes", default=modes, help=f"comma-separated modes (default: {modes})")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="all",
+                        help="score the dev or test questions only, or all of them (default: all)")
+    parser.add_argument("-k", type=int, default=10, help="passages scored per question (default: 10)")
+    parser.add_argument("--check", action="store_true", help="only validate the labels against the documents and chunks")
+    parser.add_argument("--tune", action="store_true", help="tune fusion on the dev split, report on the test split")
+    parser.add_argument("--floor", action="store_true", help="fail (exit 1) if hybrid falls below evals/floor.json")
+    parser.add_argument("--out", type=Path, help="report folder (default: evals/reports)")
+
+
 def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any]) -> int:
+    """Run `peel eval` with the options of :func:`add_arguments`; ``open_index(args)`` opens
+    the index the caller's --index names. Exit status 1 on label problems (--check) or a
+    metric below the floor (--floor)."""
     _use_plain_python_metrics()
     from rich.console import Console
     from rich.table import Table
 
-    from evals.harness import collect_rankings, evaluate, tune_fusion, write_report
+    from evals.harness import collect_rankings, evaluate
     from evals.labels import QUERIES_PATH, load_queries
+    from evals.report import write_report
+    from evals.tuning import FUSION_INPUTS, tune_fusion
     from index.engine.fusion import fuse
 
     out = Console(highlight=False)
@@ -83,7 +105,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
     result = evaluate(queries, searcher.chunks, search, modes=modes, k=args.k, split=args.split)
     tuning = None
     if args.tune:
-        rankings = collect_rankings(queries, search, ["bm25", "dense"], k=DEEP_K)
+        rankings = collect_rankings(queries, search, FUSION_INPUTS, k=DEEP_K)
         grid = [{"method": "rrf", "k": k} for k in (5, 10, 20, 40, 60, 100)]
         grid += [{"method": "weighted", "weights": [1 - w, w], "norm": norm}
                  for w in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8) for norm in ("minmax", "zscore")]

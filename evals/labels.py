@@ -366,28 +366,7 @@ def unmatched_phrases(queries: Iterable[Query], chunks: Iterable[Chunk]) -> list
     return problems
 
 
-# --------------------------------------------------------------------------- TREC files
-
-
-def _check_id(value: str, what: str) -> str:
-    value = str(value)
-    if not value or any(ch.isspace() for ch in value):
-        raise ValueError(f"{what} {value!r} is empty or contains whitespace; TREC files can't hold it")
-    return value
-
-
-def write_trec_qrels(qrels: Mapping[str, Mapping[str, int]], path: str | Path) -> Path:
-    """Write ``qid 0 chunk_id grade`` lines (standard TREC qrels), sorted by qid then chunk."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lines = []
-    for qid in sorted(qrels):
-        for doc_id in sorted(qrels[qid]):
-            lines.append(
-                f"{_check_id(qid, 'qid')} 0 {_check_id(doc_id, 'chunk id')} {int(qrels[qid][doc_id])}"
-            )
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
+# --------------------------------------------------------------------------- rankings
 
 
 def as_ranking(results: Sequence[tuple[str, float]] | Mapping[str, float]) -> Ranking:
@@ -407,47 +386,3 @@ def as_ranking(results: Sequence[tuple[str, float]] | Mapping[str, float]) -> Ra
         seen.add(doc_id)
         out.append((str(doc_id), float(score)))
     return out
-
-
-def write_trec_run(
-    run: Mapping[str, Sequence[tuple[str, float]] | Mapping[str, float]],
-    path: str | Path,
-    tag: str,
-) -> Path:
-    """Write ``qid Q0 chunk_id rank score tag`` lines (standard TREC run), rank from 1.
-
-    Lists keep their order; rank is the list position. Scores are written exactly
-    (``repr``); tools that re-sort by score see the same order only if scores decrease.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tag = _check_id(tag, "run tag")
-    lines = []
-    for qid in sorted(run):
-        for rank, (doc_id, score) in enumerate(as_ranking(run[qid]), 1):
-            lines.append(
-                f"{_check_id(qid, 'qid')} Q0 {_check_id(doc_id, 'chunk id')} {rank} {float(score)!r} {tag}"
-            )
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def read_trec_qrels(path: str | Path) -> Qrels:
-    qrels: Qrels = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        qid, _, doc_id, grade = line.split()
-        qrels.setdefault(qid, {})[doc_id] = int(grade)
-    return qrels
-
-
-def read_trec_run(path: str | Path) -> dict[str, Ranking]:
-    """qid -> [(chunk_id, score)] in rank order."""
-    rows: dict[str, list[tuple[int, str, float]]] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        qid, _, doc_id, rank, score, _tag = line.split()
-        rows.setdefault(qid, []).append((int(rank), doc_id, float(score)))
-    return {qid: [(d, s) for _, d, s in sorted(r)] for qid, r in rows.items()}

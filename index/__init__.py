@@ -7,9 +7,7 @@
     hits = searcher.search("stop and search", k=10, filters=Filters(year_from=2016))
 """
 
-from index.engine.filters import Filters
+from index.engine import BuildReport, Filters, IndexOpenError, Searcher, build_index
 from index.records import Hit
-from index.engine.searcher import Searcher
-from index.engine.build import BuildReport, IndexOpenError, build_index
 
 __all__ = ["BuildReport", "Filters", "Hit", "IndexOpenError", "Searcher", "build_index"]

@@ -136,6 +136,7 @@ class Answer:
     # labels of groups whose evidence is only the nearest material, not a close match
     # (every group when ``strong`` is False)
     weak_groups: list[str] = field(default_factory=list)
+    message: str | None = None  # notes for the user (years read from the question, …)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -147,4 +148,5 @@ class Answer:
             ],
             "hits": [h.to_dict() for h in self.hits],
             "weak_groups": list(self.weak_groups),
+            "message": self.message,
         }

@@ -18,18 +18,35 @@ import numpy as np
 
 from ingest.records import Block, Chunk, DocumentMeta, ParsedDocument, alnum_key
 from ingest.structure import normalise_structure, with_paths
-from ingest.tokens import count_tokens, model_max_length, wordpiece_counter
+from ingest.tokens import (
+    count_tokens,
+    model_max_length,
+    tokenizer_counter,
+    wordpiece_counter,
+)
 
 
 @dataclass(frozen=True)
 class ChunkerSettings:
+    """Chunk budgets: a soft one in cl100k tokens and the embedding model's hard word-piece limit.
+
+    The word pieces are counted with ``tokenizer_file`` when given (against exactly
+    ``model_max_length``); else with the tokenizer in ``model_path`` (default: the packaged
+    all-MiniLM-L6-v2), against ``model_max_length`` capped by that folder's own limit.
+    """
+
     max_tokens: int = 200  # cl100k tokens of heading path + text
     min_tokens: int = 50  # a smaller chunk merges into a neighbour under the same parent
     model_max_length: int = 256  # the embedding model's limit in word pieces (hard)
     model_path: str | None = None  # whose tokenizer checks the hard limit (default model if None)
+    tokenizer_file: str | None = None  # a tokenizer.json to count word pieces with instead
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The settings as the index manifest records them."""
+        out = asdict(self)
+        if out["tokenizer_file"] is None:  # absent before it existed: old manifests stay equal
+            del out["tokenizer_file"]
+        return out
 
 
 @dataclass
@@ -191,8 +208,12 @@ class Chunker:
 
     def __init__(self, settings: ChunkerSettings | None = None):
         self.settings = settings or ChunkerSettings()
-        self._wordpieces = wordpiece_counter(self.settings.model_path)
-        self._max_wp = min(self.settings.model_max_length, model_max_length(self.settings.model_path))
+        if self.settings.tokenizer_file:
+            self._wordpieces = tokenizer_counter(self.settings.tokenizer_file)
+            self._max_wp = self.settings.model_max_length
+        else:
+            self._wordpieces = wordpiece_counter(self.settings.model_path)
+            self._max_wp = min(self.settings.model_max_length, model_max_length(self.settings.model_path))
 
     # -- budgets -----------------------------------------------------------------------
     def _fits(self, section: list[str], text: str) -> bool:

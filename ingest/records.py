@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 _ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -104,3 +105,14 @@ class Chunk:
     def from_dict(cls, data: dict[str, Any]) -> "Chunk":
         names = cls.__dataclass_fields__.keys()
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def corpus_fingerprint(chunks: Iterable[Chunk]) -> str:
+    """SHA-256 over the chunks' ids and texts, independent of their order."""
+    h = hashlib.sha256()
+    for cid, text in sorted((c.chunk_id, c.text) for c in chunks):
+        h.update(cid.encode())
+        h.update(b"\x00")
+        h.update(text.encode())
+        h.update(b"\x01")
+    return h.hexdigest()

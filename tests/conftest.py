@@ -25,7 +25,7 @@ def bundled_index(tmp_path_factory) -> Path:
     from index.paths import default_model
 
     path = tmp_path_factory.mktemp("bundled") / "index"
-    api.build_default_index(path, [DATA], model=default_model())
+    api.build([DATA], path, model=default_model())
     return path
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from index.models.adapt import AdaptSettings, adapt_model, is_current, make_pairs, read_info
 from index.models.embedder import load_model
-from index.engine.build import corpus_fingerprint
+from ingest.records import corpus_fingerprint
 from ingest.records import Chunk
 
 ROOT = Path(__file__).resolve().parent.parent

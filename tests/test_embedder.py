@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.models.embedder import NumpyEncoder, default_model_path, load_model, numpy_supported, resolve_model
+from index.models.embedder import load_model
+from index.models.numpy_encoder import NumpyEncoder, numpy_supported
+from index.models.weights import default_model_path, resolve_model
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -16,14 +16,7 @@ if "numba" not in sys.modules:
 
 import pytest
 
-from evals.harness import (
-    METRICS,
-    evaluate,
-    evaluate_rankings,
-    tune_fusion,
-    write_report,
-    year_coverage,
-)
+from evals.harness import METRICS, evaluate, evaluate_rankings, year_coverage
 from evals.labels import (
     KINDS,
     Query,
@@ -35,12 +28,10 @@ from evals.labels import (
     missing_duplicates,
     phrases_crossing_breaks,
     qrels_for_chunks,
-    read_trec_qrels,
-    read_trec_run,
     unmatched_phrases,
-    write_trec_qrels,
-    write_trec_run,
 )
+from evals.report import write_report, write_trec_qrels, write_trec_run
+from evals.tuning import tune_fusion
 from ingest.records import Chunk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -288,30 +279,46 @@ def test_write_report(result, tmp_path):
     paths = write_report(result, tmp_path)
     md = paths["markdown"].read_text(encoding="utf-8")
     assert "### mrr@10" in md and "| dense |" in md and "factoid (n=1)" in md
-    assert paths["json"].exists() and read_trec_qrels(paths["qrels"]) == result.qrels
-    assert [c for c, _ in read_trec_run(paths["run:bm25"])["t1"]] == ["a2", "b1", "a1"]
+    assert paths["json"].exists() and _read_qrels(paths["qrels"]) == result.qrels
+    runs = {mode: _read_run(paths[f"run:{mode}"]) for mode in result.modes}
+    assert runs["bm25"]["t1"] == ["a2", "b1", "a1"]
+    for mode in result.modes:  # each file holds the rankings that were scored, in their order
+        assert runs[mode] == {qid: [c for c, _ in r] for qid, r in result.runs[mode].items() if r}
 
 
 # --------------------------------------------------------------------------- TREC round trip
 
 
-def test_trec_round_trip(tmp_path):
-    from ranx import Qrels, Run
+def _read_qrels(path):
+    from ranx import Qrels
 
-    qrels = {"q1": {"doc#1": 2, "doc#2": 1}, "q2": {"x": 1}}
-    run = {"q1": [("doc#2", 3.25), ("doc#9", 1.5), ("doc#1", 1e-7)], "q2": {"x": 0.5, "y": 0.75}}
+    qrels = Qrels.from_file(str(path), kind="trec").to_dict()
+    return {q: {str(d): int(g) for d, g in rel.items()} for q, rel in qrels.items()}
+
+
+def _read_run(path):
+    """qid -> chunk ids in rank order, as a TREC tool reads them (by score)."""
+    from ranx import Run
+
+    run = Run.from_file(str(path), kind="trec").to_dict()
+    return {q: [str(d) for d in ranking] for q, ranking in run.items()}
+
+
+def test_trec_round_trip(tmp_path):
+    qrels = {"q1": {"doc#1": 2, "doc#2": 1}, "q2": {"x": 1}, "q3": {}}
+    # q1 is not in score order (as temporal questions come back): the list order is the ranking
+    run = {"q1": [("doc#2", 3.25), ("doc#9", 4.5), ("doc#1", 1e-7)], "q2": {"x": 0.5, "y": 0.75}, "q3": []}
     qpath = write_trec_qrels(qrels, tmp_path / "qrels.trec")
     rpath = write_trec_run(run, tmp_path / "run.trec", tag="toy")
-    assert qpath.read_text().splitlines()[0] == "q1 0 doc#1 2"
-    assert rpath.read_text().splitlines()[0] == "q1 Q0 doc#2 1 3.25 toy"
-    assert read_trec_qrels(qpath) == qrels
-    assert read_trec_run(rpath) == {"q1": run["q1"], "q2": [("y", 0.75), ("x", 0.5)]}
-    # a standard TREC parser reads the same
-    assert Qrels.from_file(str(qpath), kind="trec").to_dict() == qrels
-    assert {q: dict(d) for q, d in Run.from_file(str(rpath), kind="trec").to_dict().items()} == {
-        "q1": dict(run["q1"]), "q2": run["q2"]}
+    assert _read_qrels(qpath) == {"q1": {"doc#1": 2, "doc#2": 1}, "q2": {"x": 1}}
+    assert _read_run(rpath) == {"q1": ["doc#2", "doc#9", "doc#1"], "q2": ["y", "x"]}
+    lines = [line.split() for line in rpath.read_text().splitlines()]
+    assert all(len(cols) == 6 and cols[1] == "Q0" and cols[5] == "toy" for cols in lines)
+    assert [cols[3] for cols in lines if cols[0] == "q1"] == ["1", "2", "3"]
     with pytest.raises(ValueError):
         write_trec_run({"q1": [("has space", 1.0)]}, tmp_path / "bad.trec", tag="toy")
+    # nothing to write still leaves a (valid, empty) file
+    assert write_trec_run({"q1": []}, tmp_path / "empty.trec", tag="toy").read_text() == ""
 
 
 # --------------------------------------------------------------------------- the real labels

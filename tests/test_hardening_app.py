@@ -80,7 +80,7 @@ def hostile_index(tmp_path_factory) -> Path:
     (corpus / "kent-2018.txt").write_text(REPORT_2018, encoding="utf-8")
     (corpus / "kent-2018-summary.txt").write_text(SUMMARY_2018, encoding="utf-8")
     index = corpus.parent / "index"
-    api.build_default_index(index, [corpus])
+    api.build([corpus], index)
     return index
 
 

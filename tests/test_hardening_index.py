@@ -21,6 +21,7 @@ import pytest
 
 from index import Searcher
 from index.engine import build as store
+from index.engine import folder as folder_mod
 from index.paths import default_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -274,10 +275,10 @@ def test_reader_waits_for_a_swap_in_progress(tmp_path):
     order: list[str] = []
 
     def reader() -> None:
-        with store._folder_lock(tmp_path, exclusive=False):
+        with folder_mod.folder_lock(tmp_path, exclusive=False):
             order.append("reader")
 
-    with store._folder_lock(tmp_path):
+    with folder_mod.folder_lock(tmp_path):
         t = threading.Thread(target=reader)
         t.start()
         time.sleep(0.3)

@@ -70,7 +70,7 @@ def test_out_of_range_arguments_through_the_api(bundled_searcher):
     assert api.search(bundled_searcher, "custody", k=0).hits == []
     assert api.search(bundled_searcher, "custody", k=-5).hits == []
     assert 10 < len(api.search(bundled_searcher, "custody", k=10**9).hits) <= len(bundled_searcher)
-    assert api.ask(bundled_searcher, "custody", k_passages=-1).hits
+    assert api.ask(bundled_searcher, "custody", k=-1).hits == []  # as search: no passages asked for
     result = api.search(bundled_searcher, "custody", filters=Filters(doc_ids=["no-such-report"]))
     assert result.hits == [] and "No document with id 'no-such-report' in this index." in result.message
     assert api.search(bundled_searcher, "custody", filters=Filters(year_from=2019, year_to=2016)).hits == []

@@ -11,7 +11,6 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ingest.chunking import Chunker, ChunkerSettings
-from ingest.metadata import infer_meta
 from ingest.pipeline import load_corpus, read_document
 from ingest.readers.markdown import read_markdown
 from ingest.readers.text import read_text

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from index.models.embedder import ModelNotFoundError, resolve_model
 from index.models.packaged import MPNET, PackagedModel, PackagedModelError, assemble
+from index.models.weights import ModelNotFoundError, resolve_model
 
 WEIGHTS = bytes(range(256)) * 40
 

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from index.query.glossary import (
-    Glossary,
-    GlossaryError,
-    default_glossary,
-    load_glossary,
-    mine_acronym_pairs,
-    mine_acronyms,
-)
+from index.query.acronyms import mine_acronym_pairs, mine_acronyms
+from index.query.glossary import Glossary, GlossaryError, default_glossary, load_glossary
 from index.query.parse import MAX_QUERY_CHARS, ParsedQuery, parse_query
 
 NO_GLOSSARY = Glossary.empty()

@@ -8,7 +8,7 @@ returns as many results from the allowed set as exist, up to k.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -75,19 +75,29 @@ class Filters:
 
     def matches(self, chunk: Chunk) -> bool:
         """Reference (per-chunk) semantics; `FilterIndex.mask` is the vectorised version."""
+        return self._allows(chunk.years, chunk.force, chunk.doc_type, chunk.doc_id)
+
+    def allows_document(self, doc: Mapping[str, Any]) -> bool:
+        """Does a document summary (as `Searcher.documents` gives it: years, force, doc_type,
+        doc_id) pass? The same rules as `matches`; a document's years are all its chunks'
+        years, so (force and type being per document) it passes exactly when one of its
+        chunks would."""
+        return self._allows(doc.get("years") or (), doc.get("force"), doc.get("doc_type"), doc.get("doc_id"))
+
+    def _allows(self, years: Iterable[int], force: str | None, doc_type: str | None, doc_id: str | None) -> bool:
+        # The one statement of the rules for a single record (chunk or document summary).
         if self.year_from is not None or self.year_to is not None:
             lo = self.year_from if self.year_from is not None else -(10**9)
             hi = self.year_to if self.year_to is not None else 10**9
-            if not any(lo <= y <= hi for y in chunk.years):
+            if not any(lo <= int(y) <= hi for y in years):
                 return False
         if self.forces is not None:
-            wanted = {_fold(f) for f in self.forces}
-            if chunk.force is None or _fold(chunk.force) not in wanted:
+            if force is None or _fold(force) not in {_fold(f) for f in self.forces}:
                 return False
         if self.doc_types is not None:
-            if _fold(chunk.doc_type) not in {_fold(t) for t in self.doc_types}:
+            if _fold(doc_type) not in {_fold(t) for t in self.doc_types}:
                 return False
-        if self.doc_ids is not None and chunk.doc_id not in set(self.doc_ids):
+        if self.doc_ids is not None and doc_id not in set(self.doc_ids):
             return False
         return True
 
@@ -122,7 +132,10 @@ class _Codes:
 
 
 class FilterIndex:
-    """Per-chunk metadata as numpy arrays; ``mask(filters)`` is one vectorised pass."""
+    """Per-chunk metadata as numpy arrays; ``mask(filters)`` is one vectorised pass.
+
+    It restates `Filters._allows` over arrays, because a per-chunk Python loop would cost
+    every search O(n); tests check the two agree chunk for chunk."""
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.n = len(chunks)

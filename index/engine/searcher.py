@@ -25,7 +25,7 @@ from index.engine.bm25 import query_tokens
 from index.models.embedder import Embedder
 from index.engine.filters import FilterIndex, Filters
 from index.records import Hit
-from index.engine.build import IndexFiles, open_index
+from index.engine.files import IndexFiles, open_index
 
 MODES = ("hybrid", "bm25", "dense")
 FUSIONS = ("rrf", "weighted")
@@ -136,10 +136,6 @@ class Searcher:
         no index, it is damaged, of another format version, or built with another model."""
         return cls(open_index(index_dir, model), fusion=fusion, rrf_k=rrf_k, weights=weights, norm=norm)
 
-    def warmup(self) -> None:
-        """Load the model and run one query, so the first user query is fast."""
-        self.search("warm up", k=1)
-
     # --- the corpus ---------------------------------------------------------------------
 
     @property
@@ -160,14 +156,6 @@ class Searcher:
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         """The document's chunks in reading order (by position)."""
         return [self._chunks[r] for r in self._doc_rows.get(doc_id, [])]
-
-    def duplicates(self, chunk_id: str) -> list[Chunk]:
-        """Every other chunk carrying the same passage (its near-duplicate group)."""
-        row = self._row.get(chunk_id)
-        if row is None:
-            return []
-        members = self._groups.get(int(self._root[row]), [])
-        return [self._chunks[r] for r in members if r != row]
 
     def _summarise_documents(self, metas: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -204,8 +192,6 @@ class Searcher:
         """The text a document's chunk offsets refer to (None if the index has no texts)."""
         return self._texts.get(doc_id)
 
-    source_text = doc_text
-
     def encode_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Normalised query vectors from the index's model (cached, thread-safe)."""
         return self.embedder.encode_queries(queries)
@@ -231,15 +217,6 @@ class Searcher:
             return None
         spans, vecs = self._sentences.chunk_sentences(row)
         return {(int(a), int(b)): v for (a, b), v in zip(spans, vecs)}
-
-    def allowed(self, filters: Filters | None) -> np.ndarray | None:
-        """Boolean mask over `chunks` of what ``filters`` allows (None: everything)."""
-        return self._filters.mask(_as_filters(filters))
-
-    def count(self, filters: Filters | None = None) -> int:
-        """How many chunks the filter allows."""
-        mask = self.allowed(filters)
-        return len(self._chunks) if mask is None else int(mask.sum())
 
     # --- search -------------------------------------------------------------------------
 

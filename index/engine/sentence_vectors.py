@@ -28,7 +28,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ingest.sentences import MAX_CHARS, evidence_spans, span_text
+from ingest.sentences import evidence_spans, span_text
 
 __all__ = [
     "SENTENCE_WEIGHT",

@@ -40,13 +40,12 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ingest.records import Chunk
-
 from ingest.sentences import is_heading_like, split_sentences
 
 __all__ = ["AdaptSettings", "TrainingPair", "make_pairs", "adapt_model", "is_current", "INFO_FILE", "DEFAULT_BASE"]
 
 INFO_FILE = "adapt_info.json"
-DEFAULT_BASE = "sentence-transformers/all-mpnet-base-v2"  # a name `embedder.resolve_model` knows
+DEFAULT_BASE = "sentence-transformers/all-mpnet-base-v2"  # a name `weights.resolve_model` knows
 
 
 @dataclass(frozen=True)
@@ -182,8 +181,8 @@ def adapt_model(
     from sentence_transformers import SentenceTransformer
     from transformers import get_linear_schedule_with_warmup
 
-    from index.models.embedder import resolve_model, weights_fingerprint
-    from index.engine.build import corpus_fingerprint
+    from index.models.weights import resolve_model, weights_fingerprint
+    from ingest.records import corpus_fingerprint
 
     out_dir = Path(out_dir).expanduser().absolute()
     base_name, base_path, _ = resolve_model(base_model or DEFAULT_BASE)
@@ -266,7 +265,7 @@ def adapt_model(
 def is_current(model_dir: Path | str, base_model: str | None = None) -> bool:
     """True if ``model_dir`` holds a model adapted from ``base_model`` (default:
     `DEFAULT_BASE`), so setup can tell a model made from an older default base."""
-    from index.models.embedder import ModelNotFoundError, resolve_model
+    from index.models.weights import ModelNotFoundError, resolve_model
 
     info = read_info(model_dir)
     if info is None:

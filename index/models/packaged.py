@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from index.models.embedder import file_sha256
+from index.models.hashing import file_sha256
 
 __all__ = ["PackagedModel", "MPNET", "PackagedModelError", "assemble", "cache_root"]
 
