@@ -13,8 +13,10 @@ folding, without query parsing, glossary expansion and the per-period searches).
 
 from __future__ import annotations
 
+import os
 import time
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -150,38 +152,100 @@ def components(searcher, queries: Sequence[str], candidates: int = 100) -> dict[
     }
 
 
-def encoder_comparison(embedder, queries: Sequence[str]) -> dict[str, Any]:
-    """Query encoding on the numpy forward pass vs torch (sentence-transformers), on fresh
-    strings (half each), and the largest difference between their vectors."""
+QUERY_BACKENDS = ("numpy", "torch", "onnx-fp32", "onnx-int8")
+
+
+def _query_encoders(embedder) -> dict[str, Callable[[list[str]], np.ndarray]]:
+    """Each query engine of ``embedder``'s folder, called as the product calls it for one
+    query (one thread), bypassing the embedder's vector cache."""
     from index.models.embedder import _threads_for
 
-    half = len(queries) // 2
+    encoders: dict[str, Callable[[list[str]], np.ndarray]] = {}
     enc = embedder._numpy_encoder()
-    out: dict[str, Any] = {}
     if enc is not None:
-        wall, cpu = [], []
-        for q in queries[:half]:
-            c0, t0 = time.thread_time(), time.perf_counter()
-            enc.encode([q], threads=1)
-            wall.append(time.perf_counter() - t0)
-            cpu.append(time.thread_time() - c0)
-        out["numpy"] = latency_summary(wall, cpu)
+        encoders["numpy"] = lambda qs: enc.encode(qs, threads=1)
     import torch
 
     model = embedder.model
     torch.set_num_threads(_threads_for(1))
-    model.encode(["warm up"], normalize_embeddings=True)
-    wall, cpu = [], []
-    for q in queries[half:]:
-        c0, t0 = time.thread_time(), time.perf_counter()
-        model.encode([q], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.thread_time() - c0)
-    out["torch"] = latency_summary(wall, cpu)
-    if enc is not None:
-        sample = list(queries[:20])
-        a = enc.encode(sample)
-        b = model.encode(sample, normalize_embeddings=True, convert_to_numpy=True)
-        out["max_abs_difference"] = float(np.abs(a - b).max())
-        out["min_cosine"] = float((a * b).sum(axis=1).min())
+    encoders["torch"] = lambda qs: model.encode(qs, normalize_embeddings=True, convert_to_numpy=True,
+                                                show_progress_bar=False)
+    if embedder.onnx_usable:
+        for precision in ("fp32", "int8"):
+            onnx_enc = embedder._onnx_encoder(precision)
+            encoders[f"onnx-{precision}"] = lambda qs, e=onnx_enc: e.encode(qs, threads=1)
+    return encoders
+
+
+def encoder_comparison(embedder, queries: Sequence[str]) -> dict[str, Any]:
+    """Single-query encoding on each engine (numpy forward pass, torch through
+    sentence-transformers, ONNX Runtime fp32 and int8), one thread, on the same query
+    strings, interleaved query by query so load changes hit every engine alike; and how far
+    each engine's vectors are from torch's."""
+    encoders = _query_encoders(embedder)
+    for fn in encoders.values():  # sessions made, first-call allocations done
+        fn(["warm up"])
+    out: dict[str, Any] = {"model": embedder.name, "queries": len(queries), "threads": 1,
+                           "load_average_start": list(os.getloadavg())}
+    wall: dict[str, list[float]] = {k: [] for k in encoders}
+    cpu: dict[str, list[float]] = {k: [] for k in encoders}
+    for q in queries:
+        for name, fn in encoders.items():
+            c0, t0 = time.thread_time(), time.perf_counter()
+            fn([q])
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.thread_time() - c0)
+    for name in encoders:
+        out[name] = latency_summary(wall[name], cpu[name])
+    out["load_average_end"] = list(os.getloadavg())
+    sample = list(queries[:20])
+    want = encoders["torch"](sample)
+    for name, fn in encoders.items():
+        if name != "torch":
+            got = fn(sample)
+            out[name]["max_abs_difference"] = float(np.abs(got - want).max())
+            out[name]["min_cosine"] = float((got * want).sum(axis=1).min())
+    if "numpy" in out:  # where report.py has always read them
+        out["max_abs_difference"] = out["numpy"]["max_abs_difference"]
+        out["min_cosine"] = out["numpy"]["min_cosine"]
     return out
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| model | " + " | ".join(f"{b} p50 ms (cpu)" for b in QUERY_BACKENDS) + " | load |",
+             "|---|" + "---|" * (len(QUERY_BACKENDS) + 1)]
+    for r in rows:
+        cells = [f"{r[b]['p50_ms']:.1f} ({r[b]['cpu_p50_ms']:.1f})" if b in r else "–" for b in QUERY_BACKENDS]
+        load = f"{r['load_average_start'][0]:.1f}→{r['load_average_end'][0]:.1f}"
+        lines.append(f"| {r['model']} | " + " | ".join(cells) + f" | {load} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """python -m benchmarks.latency [--queries N] [MODEL ...]: the query-encoder row per model."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(prog="python -m benchmarks.latency", description=main.__doc__)
+    p.add_argument("models", nargs="*", default=["all-MiniLM-L6-v2", "all-mpnet-base-v2"])
+    p.add_argument("--queries", type=int, default=100, help="query strings, the same for every engine")
+    p.add_argument("--json", action="store_true", help="print the measurements as JSON too")
+    args = p.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from index.models import load_model
+    from ingest.pipeline import load_corpus
+
+    from .common import DATA, query_pool
+    from .corpus import chunk_sentences, distinct_sentences
+
+    chunks = load_corpus([DATA]).chunks
+    queries = query_pool(distinct_sentences(chunk_sentences(chunks)), args.queries)
+    rows = [encoder_comparison(load_model(m), queries) for m in args.models]
+    print(_table(rows))
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -134,7 +134,7 @@ def year_coverage(
 
     Let Y be the question's relevant years. Take the top ``cutoff`` hits, keep those judged
     relevant (grade >= 1 in the question's qrels) and pool their documents' years
-    (``Chunk.years``). The coverage is |Y ∩ pooled years| / |Y|: 1.0 when every year that
+    (``Chunk.doc_years``). The coverage is |Y ∩ pooled years| / |Y|: 1.0 when every year that
     holds evidence is represented by at least one relevant hit, 0.0 when no relevant hit
     came back. An irrelevant hit never counts, whatever its year.
     """
@@ -181,7 +181,7 @@ def evaluate_rankings(
     years_by_chunk = chunk_years(chunks)
     doc_years: dict[str, set[int]] = {}
     for c in chunks:
-        doc_years.setdefault(c.doc_id, set()).update(c.years or ())
+        doc_years.setdefault(c.doc_id, set()).update(c.doc_years or c.years or ())
 
     all_qrels = qrels_for_chunks(qs, chunks)
     problems = unmatched_phrases(qs, chunks)

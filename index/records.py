@@ -43,8 +43,8 @@ class Hit:
     chunk_id: str
     doc_id: str
     title: str
-    year: int | None
-    years: list[int]
+    year: int | None  # the year a citation shows: the latest of the document's period
+    years: list[int]  # the years the passage speaks of
     doc_type: str
     force: str | None
     section: list[str]
@@ -53,6 +53,7 @@ class Hit:
     char_end: int
     page: int | None
     source: str
+    doc_years: list[int] = field(default_factory=list)  # the document's period
     also_in: list[dict[str, Any]] = field(default_factory=list)  # folded near-duplicates
     ranks: dict[str, int] = field(default_factory=dict)  # per-retriever rank (1-based)
     scores: dict[str, float] = field(default_factory=dict)  # per-retriever raw score
@@ -68,6 +69,7 @@ class Hit:
             title=chunk.title,
             year=chunk.year,
             years=list(chunk.years),
+            doc_years=list(getattr(chunk, "doc_years", None) or chunk.years),
             doc_type=chunk.doc_type,
             force=chunk.force,
             section=list(chunk.section),

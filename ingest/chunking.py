@@ -24,6 +24,7 @@ from ingest.tokens import (
     tokenizer_counter,
     wordpiece_counter,
 )
+from ingest.years import document_context, passage_years
 
 
 @dataclass(frozen=True)
@@ -308,7 +309,8 @@ class Chunker:
         drafts: list[_Draft] = []
         section_units: list[_Unit] = []
         section: list[str] | None = None
-        for index, (block, path) in enumerate(with_paths(blocks)):
+        paths = with_paths(blocks)
+        for index, (block, path) in enumerate(paths):
             if path != section and section_units:
                 drafts.extend(self._pack(doc, section_units, section or []))
                 section_units = []
@@ -318,8 +320,12 @@ class Chunker:
             drafts.extend(self._pack(doc, section_units, section or []))
         drafts = self._merge_small(doc, drafts, headings)
 
+        context = document_context(meta)
         chunks = []
         for position, d in enumerate(drafts):
+            # Every heading path its parts came from: a merged chunk keeps each part's dated heading.
+            sections = list({tuple(paths[u.block][1]): None for u in d.units})
+            years = passage_years(d.text, sections, context, meta.years)
             digest = hashlib.sha1(f"{meta.doc_id}|{d.start}|{d.end}|{d.text}".encode()).hexdigest()[:12]
             embed = (" > ".join(d.section) + "\n" + d.text) if d.section else d.text
             chunks.append(
@@ -328,7 +334,7 @@ class Chunker:
                     doc_id=meta.doc_id,
                     title=meta.title,
                     force=meta.force,
-                    years=list(meta.years),
+                    years=years,
                     doc_type=meta.doc_type,
                     section=list(d.section),
                     text=d.text,
@@ -338,6 +344,7 @@ class Chunker:
                     n_tokens=count_tokens(embed),
                     source=meta.source,
                     position=position,
+                    doc_years=list(meta.years),
                 )
             )
         return chunks

@@ -16,7 +16,8 @@ from ingest.records import Chunk
 
 SHINGLE = 5
 THRESHOLD = 0.8
-_AUTHORITY = {"peel-report": 0, "inspection-report": 1, "force-progress-report": 2, "peel-web-summary": 3, "news": 4}
+_AUTHORITY = {"peel-report": 0, "inspection-report": 1, "thematic-inspection": 1, "crime-data-integrity": 1,
+              "force-progress-report": 2, "pcc-report": 2, "peel-web-summary": 3, "news": 4}
 _WORD = re.compile(r"[0-9a-z]+")
 
 

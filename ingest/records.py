@@ -55,7 +55,7 @@ class DocumentMeta:
     doc_id: str
     title: str
     force: str | None = None
-    years: list[int] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)  # its period: the manifest's, or first–last inferred
     doc_type: str = "unknown"
     publisher: str | None = None
     published: str | None = None  # ISO date or year
@@ -75,7 +75,7 @@ class Chunk:
     doc_id: str
     title: str
     force: str | None
-    years: list[int]
+    years: list[int]  # the years the passage speaks of, from its text and headings
     doc_type: str
     section: list[str]
     text: str
@@ -86,10 +86,16 @@ class Chunk:
     source: str
     position: int  # order of the chunk within its document
     dup_of: str | None = None  # chunk_id of the passage this one repeats, in another document
+    # The document's period; ``years`` above are the passage's own (what filters use).
+    # Empty in chunk records written before passages had years of their own.
+    doc_years: list[int] = field(default_factory=list)
 
     @property
     def year(self) -> int | None:
-        """The latest year the document speaks of: the one a citation shows."""
+        """The year a citation shows: the document's latest, so every passage of a report
+        cites it alike; the passage's own latest for records without a document period."""
+        if self.doc_years:
+            return max(self.doc_years)
         return max(self.years) if self.years else None
 
     def embed_text(self) -> str:

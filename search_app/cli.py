@@ -7,10 +7,8 @@ Exit status: 0 success; 1 failure (nothing done, or a problem that needs the use
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -19,69 +17,13 @@ from index.engine import filters as filters_mod
 from index.engine.searcher import MODES
 from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+from search_app.terminal import (
+    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, console, esc, fail, keep_interrupts, print_json, progress_bar,
+    shell_quote, stop_if_interrupted,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False)
-
-
-def _fail(message: str, code: int = EXIT_FAIL) -> int:
-    _console(stderr=True).print(f"[bold red]error:[/] {_esc(message)}", markup=True)
-    return code
-
-
-def _esc(text: Any) -> str:
-    """Text from documents, paths or the user, printed literally: no Rich markup in it runs."""
-    from rich.markup import escape
-
-    return escape(str(text))
-
-
-def _print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-
-def _shell_quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
-
-
-_INTERRUPTED = threading.Event()
-
-
-def _interrupts_are_kept() -> None:
-    """Ctrl-C (SIGINT) and SIGTERM raise KeyboardInterrupt, so half-written files are removed,
-    and are remembered until `_stop_if_interrupted` raises them again at the next safe point.
-
-    Python drops an exception raised inside a finalizer (``__del__``): a Ctrl-C that landed in
-    one (regex's, while the tokenizer loads: 1 of 24 timed Ctrl-Cs) let an ingest run to the
-    end. A SIGINT that was ignored when the process started (a background job) stays ignored.
-    """
-    import signal
-
-    _INTERRUPTED.clear()
-
-    def interrupt(signum, frame):
-        _INTERRUPTED.set()
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, interrupt)
-        signal.signal(signal.SIGTERM, interrupt)
-
-
-def _stop_if_interrupted() -> None:
-    """Raise KeyboardInterrupt again if an interrupt came and was swallowed on its way up."""
-    if _INTERRUPTED.is_set():
-        raise KeyboardInterrupt
 
 
 # -- shared options -------------------------------------------------------------------
@@ -162,17 +104,9 @@ def _open(args: argparse.Namespace):
     return Searcher.open(_index_dir(args), model=getattr(args, "model", None))
 
 
-def _progress(console, quiet: bool, detail):
-    """A transient progress bar on ``console``: description, bar, n/total, ``detail``, time."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), detail,
-                    TimeElapsedColumn(), console=console, disable=quiet, transient=True)
-
-
 # -- adapt ----------------------------------------------------------------------------
 def cmd_adapt(args: argparse.Namespace) -> int:
-    _interrupts_are_kept()
+    keep_interrupts()
     from dataclasses import replace
 
     from rich.progress import TextColumn
@@ -183,35 +117,35 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
     paths = args.paths or default_data_paths()
     out_dir = args.out or default_model_dir()
-    err = _console(stderr=True)
+    err = console(stderr=True)
     quiet = args.json or args.quiet
     if args.max_steps is not None and args.max_steps < 1:
-        return _fail("--max-steps must be at least 1", EXIT_USAGE)
+        return fail("--max-steps must be at least 1", EXIT_USAGE)
     result = load_corpus(paths, ChunkerSettings())
     for s in result.skipped:
         err.print(f"  skipped {s.path}: {s.reason}", markup=False)
     if not result.chunks:
-        return _fail(f"nothing to learn from under {', '.join(map(str, paths))}: no readable reports")
+        return fail(f"nothing to learn from under {', '.join(map(str, paths))}: no readable reports")
     settings = replace(AdaptSettings(), max_steps=args.max_steps)
-    with _progress(err, quiet, TextColumn("loss {task.fields[loss]}")) as bar:
+    with progress_bar(err, quiet, TextColumn("loss {task.fields[loss]}")) as bar:
         task = bar.add_task("Adapting the model", total=None, loss="…")
 
         def tick(step: int, steps: int, loss: float) -> None:
             bar.update(task, completed=step, total=steps, loss=f"{loss:.3f}")
-            _stop_if_interrupted()
+            stop_if_interrupted()
 
         try:
             info = adapt_model(result.chunks, out_dir, base_model=args.base, settings=settings, progress=tick)
         except ValueError as exc:  # also ModelNotFoundError: a base that is not there
-            return _fail(str(exc))
+            return fail(str(exc))
         except OSError as exc:
-            return _fail(f"the model could not be written to {out_dir} ({exc.strerror or exc})")
+            return fail(f"the model could not be written to {out_dir} ({exc.strerror or exc})")
     info = {"model": str(out_dir), **info}
     if args.json:
-        _print_json(info)
+        print_json(info)
     else:
-        out = _console()
-        out.print(f"Adapted model written to {_esc(out_dir)}: {info['n_pairs']} training pairs from "
+        out = console()
+        out.print(f"Adapted model written to {esc(out_dir)}: {info['n_pairs']} training pairs from "
                   f"{info['n_chunks']} chunks, {info['steps']} steps in {info['train_seconds']:.0f}s.")
         out.print("New indexes use it. Rebuild the current one with: peel ingest --rebuild")
     return EXIT_PARTIAL if result.skipped else EXIT_OK
@@ -219,12 +153,12 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
-    _interrupts_are_kept()  # first: a signal during the imports below must not leave debris
+    keep_interrupts()  # first: a signal during the imports below must not leave debris
     from rich.progress import TextColumn
 
     paths = args.paths or default_data_paths()
     index_dir = _index_dir(args)
-    err = _console(stderr=True)
+    err = console(stderr=True)
     quiet = args.json or args.quiet
     t0 = time.perf_counter()
     chosen_model = args.model  # what the user typed, for the hint below
@@ -235,11 +169,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
         problem = replace_problem(index_dir, args.model)
         if problem:
-            given = "".join(f" {_shell_quote(str(p))}" for p in args.paths)
-            model = f" --model {_shell_quote(chosen_model)}" if chosen_model else ""
-            return _fail(
+            given = "".join(f" {shell_quote(str(p))}" for p in args.paths)
+            model = f" --model {shell_quote(chosen_model)}" if chosen_model else ""
+            return fail(
                 f"{index_dir} already holds an index that this ingest would replace: {problem}. "
-                f"To replace it, run: peel ingest --rebuild{given}{model} --index {_shell_quote(str(index_dir))}"
+                f"To replace it, run: peel ingest --rebuild{given}{model} --index {shell_quote(str(index_dir))}"
             )
 
     from index import api
@@ -250,24 +184,24 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if stage not in tasks:
             tasks[stage] = bar.add_task(stage, total=total, name="")
         bar.update(tasks[stage], completed=done, total=total, name=detail)
-        _stop_if_interrupted()
+        stop_if_interrupted()
 
     try:
-        with _progress(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
+        with progress_bar(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
             built = api.build(paths, index_dir, model=args.model, progress=progress, write=not args.no_index)
     except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
-        return _fail(str(exc))
+        return fail(str(exc))
     except OSError as exc:
-        return _fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
+        return fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
                      f"the previous index is left as it was")
     result, report = built.corpus, built.report
     if not result.chunks:
         summary = {"documents": 0, "chunks": 0, "skipped": [s.__dict__ for s in result.skipped]}
         if args.json:
-            _print_json(summary)
+            print_json(summary)
         for s in result.skipped:
             err.print(f"  skipped {s.path}: {s.reason}", markup=False)
-        return _fail(f"nothing to index under {', '.join(map(str, paths))}: no readable .txt, .md, .html or .pdf files")
+        return fail(f"nothing to index under {', '.join(map(str, paths))}: no readable .txt, .md, .html or .pdf files")
     seconds = time.perf_counter() - t0
     summary = {
         "index": None if args.no_index else str(index_dir),
@@ -282,17 +216,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
     }
     if args.json:
-        _print_json(summary)
+        print_json(summary)
     else:
-        out = _console()
+        out = console()
         out.print(
             f"Ingested [bold]{summary['documents']}[/] documents → [bold]{summary['chunks']}[/] chunks, "
             f"{summary['tokens']:,} tokens, in {seconds:.1f}s"
         )
         if report is not None:
-            out.print(f"Index: {_esc(index_dir)}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
+            out.print(f"Index: {esc(index_dir)}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
         for doc_id, fields in summary["inferred"].items():
-            out.print(f"  {_esc(doc_id)}: not in a manifest; inferred {', '.join(fields)} from the text")
+            out.print(f"  {esc(doc_id)}: not in a manifest; inferred {', '.join(fields)} from the text")
         if result.skipped:
             out.print(f"[yellow]Skipped {len(result.skipped)} file(s):[/]")
             for s in result.skipped:
@@ -312,18 +246,18 @@ def cmd_chunks(args: argparse.Namespace) -> int:
         try:
             chunks = read_chunks(_index_dir(args))
         except IndexOpenError as exc:
-            return _fail(f"{exc}  (or chunk files without an index: peel chunks PATH…)")
+            return fail(f"{exc}  (or chunk files without an index: peel chunks PATH…)")
     if args.doc:
         chunks = [c for c in chunks if c.doc_id in args.doc]
         if not chunks:
-            return _fail(f"no chunks for document id(s) {', '.join(args.doc)}")
-    out = _console()
+            return fail(f"no chunks for document id(s) {', '.join(args.doc)}")
+    out = console()
     for c in chunks:
         if args.json:
-            _print_json(c.to_dict())
+            print_json(c.to_dict())
         else:
             where = " › ".join(c.section) or "(no heading)"
-            out.print(f"[bold]{_esc(c.chunk_id)}[/]  {c.n_tokens} tokens  [{c.char_start}:{c.char_end}]  {_esc(where)}")
+            out.print(f"[bold]{esc(c.chunk_id)}[/]  {c.n_tokens} tokens  [{c.char_start}:{c.char_end}]  {esc(where)}")
     return EXIT_OK
 
 
@@ -332,17 +266,17 @@ def _hit_text(hit, out, width: int = 400) -> None:
     excerpt = " ".join(hit.text.split())
     if len(excerpt) > width:
         excerpt = excerpt[:width].rsplit(" ", 1)[0] + " …"
-    out.print(f"[bold]{hit.rank}.[/] [cyan]{_esc(hit.citation.label())}[/]  [dim]score {hit.score:.4f}[/]")
+    out.print(f"[bold]{hit.rank}.[/] [cyan]{esc(hit.citation.label())}[/]  [dim]score {hit.score:.4f}[/]")
     out.print(f"   {excerpt}", markup=False)
     for d in hit.also_in:
-        out.print(f"   [dim]also in: {_esc(d.get('title'))} ({d.get('year')})[/]")
+        out.print(f"   [dim]also in: {esc(d.get('title'))} ({d.get('year')})[/]")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     from index import api
 
     if not args.query and not args.from_file:
-        return _fail("give a QUERY or --from-file FILE", EXIT_USAGE)
+        return fail("give a QUERY or --from-file FILE", EXIT_USAGE)
     searcher = _open(args)
     filters = _filters(args)
     if args.from_file:
@@ -350,15 +284,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         queries = [line.rstrip("\n") for line in source if line.strip()]
         results = api.search_many(searcher, queries, k=args.k, mode=args.mode, filters=filters)
         for q, res in zip(queries, results):
-            _print_json(res.to_dict())
+            print_json(res.to_dict())
         return EXIT_OK
     result = api.search(searcher, args.query, k=args.k, mode=args.mode, filters=filters)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
         return EXIT_OK
-    out = _console()
+    out = console()
     if result.message:
-        out.print(f"[yellow]{_esc(result.message)}[/]")
+        out.print(f"[yellow]{esc(result.message)}[/]")
     if not result.hits:
         out.print("No passages matched.")
     for hit in result.hits:
@@ -374,7 +308,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     searcher = _open(args)
     answer = api.ask(searcher, args.question, k=args.k, filters=_filters(args), mode=args.mode)
     if args.json:
-        _print_json(answer.to_dict())
+        print_json(answer.to_dict())
         return EXIT_OK
     sys.stdout.write(format_answer_text(answer, ansi=sys.stdout.isatty()) + "\n")
     return EXIT_OK
@@ -390,7 +324,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     text = export.render(result.hits, args.format, query=args.query, documents=searcher.documents())
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
-        _console(stderr=True).print(f"Wrote {len(result.hits)} passages to {args.out}")
+        console(stderr=True).print(f"Wrote {len(result.hits)} passages to {args.out}")
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -412,7 +346,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
            "--server.address", args.host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
            "--server.headless", "true" if args.headless else "false"]
-    _console(stderr=True).print(f"Starting the app on http://{args.host}:{args.port} (Ctrl-C to stop)")
+    console(stderr=True).print(f"Starting the app on http://{args.host}:{args.port} (Ctrl-C to stop)")
     return subprocess.call(cmd, env=env)
 
 
@@ -517,20 +451,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except argparse.ArgumentTypeError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return fail(str(exc), EXIT_USAGE)
     except KeyboardInterrupt:
         # CPython remembers an interrupt that passed through a string exec() (as made by
         # dataclasses, namedtuple, scipy's imports) and would end the process by SIGINT
         # instead of with this status; running any string resets that flag.
         exec("None")
-        return _fail("interrupted", 130)
+        return fail("interrupted", 130)
     except Exception as exc:
         from index import IndexOpenError
 
         if isinstance(exc, IndexOpenError):
-            return _fail(str(exc))
+            return fail(str(exc))
         if isinstance(exc, OSError) and exc.filename:  # --from-file, --out: a plain message
-            return _fail(f"{exc.filename}: {exc.strerror or exc}")
+            return fail(f"{exc.filename}: {exc.strerror or exc}")
         raise
 
 

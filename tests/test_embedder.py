@@ -91,9 +91,9 @@ def test_a_model_saved_by_this_sentence_transformers_is_supported(reference, tmp
     assert float(np.abs(enc.encode(TEXTS, batch_size=4) - want).max()) < 1e-4
 
 
-def test_embedder_uses_numpy_for_queries_and_torch_for_bulk(monkeypatch):
+def test_embedder_uses_onnx_for_queries_and_torch_for_bulk(monkeypatch):
     emb = load_model(None)
-    assert emb.backend_for(1) == "numpy"
+    assert emb.backend_for(1) == "onnx"
     assert emb.backend_for(10_000) == "torch"
     monkeypatch.setenv("PEEL_ENCODER", "torch")
     assert emb.backend_for(1) == "torch"

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import sys
-import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -49,8 +48,9 @@ def _import_bm25s():
 bm25s = _import_bm25s()
 
 import numpy as np  # noqa: E402
-import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN  # noqa: E402
+
+from index.text import STEMMER_LANGUAGE, stemmer  # noqa: E402
 
 K1 = 1.5
 B = 0.75
@@ -59,10 +59,10 @@ IDF_METHOD = "robertson"
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 STOPWORDS = frozenset(STOPWORDS_EN)
-STEMMER_LANGUAGE = "english"
 
+# Tokens are BM25's own (scikit-learn's pattern: part of the index format); stems are
+# the one analyser's (`index.text`), so a word matches here as it does in answers.
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
-_local = threading.local()  # PyStemmer objects are not thread-safe: one per thread
 
 
 def tokenizer_settings() -> dict:
@@ -76,17 +76,10 @@ def tokenizer_settings() -> dict:
     }
 
 
-def _stemmer() -> Stemmer.Stemmer:
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:
-        stemmer = _local.stemmer = Stemmer.Stemmer(STEMMER_LANGUAGE)
-    return stemmer
-
-
 def tokenize(text: str) -> list[str]:
     """Lower-case, split, drop stop-words, stem."""
     words = [w for w in _TOKEN_RE.findall(text.lower()) if w not in STOPWORDS]
-    return _stemmer().stemWords(words) if words else []
+    return stemmer().stemWords(words) if words else []
 
 
 def query_tokens(query: str, expansions: Sequence[str] | None = None) -> list[str]:

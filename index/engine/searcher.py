@@ -171,7 +171,7 @@ class Searcher:
                     "source": c.source,
                     "n_chunks": 0,
                 }
-            d["years"].update(c.years)
+            d["years"].update(c.doc_years or c.years)  # the period; passages may name other years
             d["n_chunks"] += 1
         by_id = {m.get("doc_id"): m for m in (metas or []) if isinstance(m, dict)}
         docs = []

@@ -5,8 +5,10 @@ base `peel adapt` tunes), or any local sentence-transformers model folder
 * ``load_model(name_or_path)`` returns one shared `Embedder` per model folder; the network
   weights themselves load lazily, on the first ``encode``.
 * Vectors are L2-normalised float32, so inner product = cosine.
-* A handful of texts (queries) run on the torch-free `NumpyEncoder` where the folder's
-  architecture allows it; bulk passage encoding runs on torch.
+* Which engine runs an ``encode`` is `Embedder.backend_for`'s choice (PEEL_ENCODER can
+  force one): for BERT/MPNet folders a handful of texts (queries) run on ONNX Runtime fp32
+  (`OnnxEncoder`) or, without onnxruntime, on the numpy forward pass (`NumpyEncoder`);
+  neither imports torch. Bulk passage encoding runs on torch.
 * ``encode`` is guarded by a lock (Hugging Face fast tokenizers are not safe to call from
   several threads at once); query vectors are kept in a small LRU cache.
 * Nothing is ever downloaded: the model must be a folder on disk (HF_HUB_OFFLINE is set).
@@ -15,6 +17,7 @@ base `peel adapt` tunes), or any local sentence-transformers model folder
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections import OrderedDict
@@ -24,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from index.models.numpy_encoder import NumpyEncoder, normalise, numpy_supported
+from index.models.onnx_encoder import OnnxEncoder, onnxruntime_available
+from index.models.tokenizer import max_seq_length as folder_max_seq_length
 from index.models.weights import resolve_model, stat_matches, weights_fingerprint
 
 if TYPE_CHECKING:  # importing it costs seconds (torch); only `Embedder.model` loads it
@@ -34,27 +39,44 @@ __all__ = ["Embedder", "load_model"]
 QUERY_CACHE_SIZE = 512
 MAX_TORCH_THREADS = 4
 SMALL_BATCH = 8  # up to this many texts: encode single-threaded (see _threads_for)
-NUMPY_MAX_TEXTS = 64  # up to this many texts: the numpy encoder, no torch (see NumpyEncoder)
+NUMPY_MAX_TEXTS = 64  # up to this many texts: the query engine (ONNX or numpy), no torch
+ENCODERS = ("auto", "numpy", "torch", "onnx", "onnx-int8")  # PEEL_ENCODER values
+# Measured (benchmarks/README.md, "ONNX Runtime"). Queries: fp32 gives torch's vectors
+# (cosine 1 - 1e-7) at half numpy's or torch's time; int8 halves it again but its cosine
+# ~0.99 moved `peel eval` hybrid hit@5 by 0.025 (MiniLM) and dense MRR@10 by 0.018
+# (MPNet), past the 0.01 allowed, so it is opt-in (PEEL_ENCODER=onnx-int8). Bulk: ONNX fp32
+# made 1.4-1.8x torch's passages/s on 2 threads, short of the 2x that would justify a
+# second engine at ingest (PEEL_ENCODER=onnx uses it).
+AUTO_QUERY_BACKEND = "onnx"
+AUTO_BULK_BACKEND = "torch"
+
+log = logging.getLogger(__name__)
+_warned_no_onnxruntime = False
 
 _torch_configured = False
 _bulk_threads = 1
 
 
-def _configure_torch() -> None:
-    """Decide how many threads bulk encoding may use: the machine's cores, capped (more
+def _bulk_thread_count() -> int:
+    """Threads for bulk encoding (torch or ONNX Runtime): the machine's cores, capped (more
     threads than cores only adds contention), or PEEL_TORCH_THREADS / OMP_NUM_THREADS."""
+    for var in ("PEEL_TORCH_THREADS", "OMP_NUM_THREADS"):
+        try:
+            return max(1, int(os.environ[var]))
+        except (KeyError, ValueError):
+            continue
+    return max(1, min(os.cpu_count() or 1, MAX_TORCH_THREADS))
+
+
+def _configure_torch() -> None:
+    """Set torch up for bulk encoding: `_bulk_thread_count` threads, one inter-op thread."""
     global _torch_configured, _bulk_threads
     if _torch_configured:
         return
     _torch_configured = True
     import torch
 
-    if "PEEL_TORCH_THREADS" in os.environ:
-        _bulk_threads = max(1, int(os.environ["PEEL_TORCH_THREADS"]))
-    elif "OMP_NUM_THREADS" in os.environ:
-        _bulk_threads = max(1, torch.get_num_threads())
-    else:
-        _bulk_threads = max(1, min(os.cpu_count() or 1, MAX_TORCH_THREADS))
+    _bulk_threads = _bulk_thread_count()
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:  # already set, or parallel work already started
@@ -69,7 +91,7 @@ def _threads_for(n_texts: int) -> int:
     measured here at ~500 ms per query with 2 threads vs ~21 ms with 1 under load 3 on
     2 cores. Queries therefore always run single-threaded.
     """
-    return 1 if n_texts <= SMALL_BATCH else _bulk_threads
+    return 1 if n_texts <= SMALL_BATCH else (_bulk_threads if _torch_configured else _bulk_thread_count())
 
 
 class Embedder:
@@ -87,6 +109,7 @@ class Embedder:
         self._fingerprint: dict[str, Any] | None = None
         self._numpy: NumpyEncoder | None = None
         self._numpy_ok: bool | None = None
+        self._onnx: dict[str, OnnxEncoder] = {}
 
     def __repr__(self) -> str:
         return f"Embedder({self.name!r}, path={str(self.path)!r})"
@@ -139,10 +162,10 @@ class Embedder:
                     self._model.eval()
         return self._model
 
-    # the numpy encoder (queries; see NumpyEncoder)
+    # the torch-free encoders (queries; bulk on ONNX): NumpyEncoder, OnnxEncoder
     def _backend_setting(self) -> str:
         value = os.environ.get("PEEL_ENCODER", "auto").strip().lower() or "auto"
-        return value if value in ("auto", "numpy", "torch") else "auto"
+        return value if value in ENCODERS else "auto"
 
     @property
     def numpy_supported(self) -> bool:
@@ -150,6 +173,21 @@ class Embedder:
         if self._numpy_ok is None:
             self._numpy_ok = numpy_supported(self.path)
         return self._numpy_ok
+
+    @property
+    def onnx_usable(self) -> bool:
+        """True if `OnnxEncoder` can run this folder: a supported architecture, and the
+        onnxruntime package installed (if not, one warning: queries fall back to numpy)."""
+        global _warned_no_onnxruntime
+        if not self.numpy_supported:  # onnx_supported is the same check, cached here
+            return False
+        if onnxruntime_available():
+            return True
+        if not _warned_no_onnxruntime:
+            _warned_no_onnxruntime = True
+            log.warning("onnxruntime is not installed: queries are encoded by the slower numpy "
+                        "forward pass and passages by torch (pip install onnxruntime).")
+        return False
 
     def _numpy_encoder(self) -> NumpyEncoder | None:
         if self._backend_setting() == "torch" or not self.numpy_supported:
@@ -160,15 +198,37 @@ class Embedder:
                     self._numpy = NumpyEncoder(self.path)
         return self._numpy
 
+    def _onnx_encoder(self, precision: str) -> OnnxEncoder:
+        """The ONNX Runtime encoder at ``precision``; exports the model on first use (seconds
+        to a minute) and raises OnnxExportError if that fails."""
+        if precision not in self._onnx:
+            with self._load_lock:
+                if precision not in self._onnx:
+                    self._onnx[precision] = OnnxEncoder(self.path, precision, self.weights_sha256)
+        return self._onnx[precision]
+
+    def _light_encoder(self, backend: str) -> NumpyEncoder | OnnxEncoder:
+        if backend == "numpy":
+            return self._numpy_encoder()
+        return self._onnx_encoder("int8" if backend == "onnx-int8" else "fp32")
+
     def backend_for(self, n_texts: int) -> str:
-        """"numpy" or "torch": what ``encode`` of ``n_texts`` texts runs on. PEEL_ENCODER=torch
-        forces torch; =numpy uses numpy for every batch size where the folder allows it."""
+        """"numpy", "onnx" (fp32), "onnx-int8" or "torch": what ``encode`` of ``n_texts``
+        texts runs on. By default up to NUMPY_MAX_TEXTS texts (queries) run on
+        AUTO_QUERY_BACKEND and more on AUTO_BULK_BACKEND, both where the folder and the
+        installed packages allow; numpy, then torch, stand in. PEEL_ENCODER=numpy|torch|onnx|
+        onnx-int8 forces one engine for every batch size (numpy, then torch, where the
+        forced one cannot run this folder)."""
         setting = self._backend_setting()
         if setting == "torch" or not self.numpy_supported:
             return "torch"
-        if setting == "numpy" or n_texts <= NUMPY_MAX_TEXTS:
+        if setting == "numpy":
             return "numpy"
-        return "torch"
+        if setting in ("onnx", "onnx-int8"):
+            return setting if self.onnx_usable else "numpy"
+        if n_texts <= NUMPY_MAX_TEXTS:
+            return AUTO_QUERY_BACKEND if self.onnx_usable else "numpy"
+        return AUTO_BULK_BACKEND if self.onnx_usable else "torch"
 
     @property
     def dims(self) -> int:
@@ -185,9 +245,7 @@ class Embedder:
     def max_seq_length(self) -> int:
         """Word pieces the model reads of a text; the rest is truncated."""
         if self._model is None and self.numpy_supported:
-            enc = self._numpy_encoder()
-            if enc is not None:
-                return enc.max_seq_length
+            return folder_max_seq_length(self.path)  # what both torch-free encoders truncate at
         return int(self.model.max_seq_length)
 
     def encode(
@@ -204,9 +262,10 @@ class Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        use_numpy = self.backend_for(len(texts)) == "numpy"
-        if use_numpy:
-            encoder = self._numpy_encoder()
+        backend = self.backend_for(len(texts))
+        use_light = backend != "torch"
+        if use_light:
+            encoder = self._light_encoder(backend)
         else:
             model = self.model
             import torch
@@ -229,11 +288,11 @@ class Embedder:
         try:
             with self._encode_lock:
                 threads = _threads_for(len(texts))
-                if not use_numpy and torch.get_num_threads() != threads:
+                if not use_light and torch.get_num_threads() != threads:
                     torch.set_num_threads(threads)
                 for start in range(0, len(texts), step):
                     piece = texts[start : start + step]
-                    if use_numpy:
+                    if use_light:
                         parts.append(encoder.encode(piece, batch_size=min(batch_size, 16), threads=threads))
                     else:
                         parts.append(model.encode(

@@ -50,8 +50,8 @@ def period_key(years: Sequence[int] | None) -> tuple:
 
 
 def hit_period(hit: Hit) -> list[int]:
-    """The years a hit's passage speaks of."""
-    return list(hit.years or ([hit.year] if hit.year else []))
+    """The period a hit's evidence is shown under: its document's period."""
+    return list(hit.doc_years or hit.years or ([hit.year] if hit.year else []))
 
 
 def _document_periods(documents: Sequence[Mapping[str, Any]], filters: Filters | None) -> dict[tuple[int, ...], list[str]]:
