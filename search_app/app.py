@@ -1,7 +1,8 @@
-"""The Streamlit app: ask a question, read cited excerpts, take them away.
+"""The Streamlit app: ask a question, read cited excerpts, take them away; add reports.
 
-Thin by design: retrieval and evidence selection come from ``index.api``; this file only
-lays out what it returns. Run with ``peel app``.
+Thin by design: retrieval and evidence selection come from ``index.api``, adding reports
+from ``index.library`` and ``ingest.uploads``; this file only lays out what they return.
+Run with ``peel app``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from search_app import export  # noqa: E402
 from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
 from index.paths import default_data_paths, default_index_dir, default_model  # noqa: E402
 from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
+from index import library  # noqa: E402
+from ingest import uploads  # noqa: E402
+from ingest.records import DocumentMeta  # noqa: E402
 
 st.set_page_config(page_title="peel-search", page_icon="🔎", layout="wide")
 
@@ -119,6 +123,124 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
     )
 
 
+# -- adding reports -------------------------------------------------------------------
+def uploads_folder() -> Path:
+    """Where uploads are kept: ``uploads/`` in the data folder, so a full rebuild keeps them."""
+    return default_data_paths()[0] / "uploads"
+
+
+def _inspected(files, taken: set[str]) -> list[tuple[str, "uploads.Inspected | str"]]:
+    """Each upload read once per session (as `peel ingest` reads it): its inferred metadata,
+    or the reason it cannot be indexed."""
+    seen = st.session_state.setdefault("peel-inspected", {})
+    out = []
+    for f in files:
+        key = (f.file_id, f.name, f.size)
+        if key not in seen:
+            try:
+                seen[key] = uploads.inspect_upload(f.name, f.getvalue(), taken)
+            except uploads.UploadError as exc:
+                seen[key] = str(exc)
+        item = seen[key]
+        if not isinstance(item, str):
+            taken.add(item.meta.doc_id)
+        out.append((f.name, item))
+    return out
+
+
+def _metadata_fields(item: "uploads.Inspected", key: str):
+    """Editable title, force, period and type of one upload; its DocumentMeta, or None
+    (with a message) when the years cannot be read."""
+    meta = item.meta
+    st.markdown(f"**{md_inert(item.name)}**")
+    title = st.text_input("Title", meta.title, key=f"title-{key}").strip() or Path(item.name).stem
+    force = st.text_input("Force", meta.force or "", key=f"force-{key}", help="e.g. Essex Police; empty if none").strip()
+    years = st.text_input("Years", uploads.format_years(meta.years), key=f"years-{key}",
+                          help="the period it speaks of: 2018, 2018-2019 or 2018/19")
+    types = list(uploads.DOC_TYPES) + ([meta.doc_type] if meta.doc_type not in uploads.DOC_TYPES else [])
+    doc_type = st.selectbox("Type", types, index=types.index(meta.doc_type), key=f"type-{key}")
+    try:
+        period = uploads.parse_years(years)
+    except ValueError as exc:
+        st.error(md_inert(f"{item.name}: {exc}"))
+        return None
+    return DocumentMeta(meta.doc_id, " ".join(title.split())[:300], force or None, period, doc_type,
+                                publisher=meta.publisher)
+
+
+def _index_uploads(ready: list, index_dir: Path) -> list[tuple[str, str]]:
+    """Save the uploads and their manifest entries and add them to the index; what to tell
+    the user, as (kind, text) pairs. Nothing is kept of an upload that could not be indexed."""
+    folder = uploads_folder()
+    bar = st.progress(0.0, text="Saving files")
+    saved: list[tuple[Path, object]] = []
+
+    def progress(stage: str, done: int, total: int | None, detail: str) -> None:
+        share = done / max(total or 1, 1)
+        at = 0.3 * share if stage == "Reading" else 0.3 + 0.7 * share
+        bar.progress(min(1.0, at), text=f"{stage}: {done}/{total or '…'}")
+
+    try:
+        taken = set(library.document_ids(index_dir)) | uploads.manifest_ids(folder)
+        for item, meta in ready:
+            meta.doc_id = uploads.unique_id(meta.doc_id, taken)
+            taken.add(meta.doc_id)
+            saved.append((uploads.save_upload(folder, item.name, item.data), meta))
+        uploads.add_manifest_entries(folder, saved)
+        result = library.add(index_dir, [p for p, _ in saved], progress=progress)
+    except BaseException as exc:
+        for path, _ in saved:
+            uploads.discard_upload(folder, path)
+        if not isinstance(exc, (ValueError, OSError, api.IndexOpenError)):
+            raise
+        return [("error", f"Nothing was added: {exc}")]
+    notes = []
+    for s in result.skipped:  # could not be indexed after all: not kept either
+        for path, _ in saved:
+            if s.path in (str(path), str(path.resolve())):
+                uploads.discard_upload(folder, path)
+        notes.append(("warning", f"{Path(s.path).name}: {s.reason}"))
+    bar.progress(1.0, text="Done")
+    if result.added:
+        names = "; ".join(d.title for d in result.added)
+        notes.insert(0, ("success", f"Added {len(result.added)} report(s), {result.chunks_added} passages, "
+                                    f"searchable now: {names}"))
+    return notes
+
+
+def add_reports(searcher, index_dir: Path) -> None:
+    """The "Add reports" area: upload, check the inferred metadata, index."""
+    done = st.session_state.pop("peel-added", None) or []
+    with st.expander("Add reports", expanded=bool(done)):
+        for kind, text in done:  # the outcome of the last "Index"
+            getattr(st, kind)(md_inert(text))
+        n = st.session_state.setdefault("peel-upload-round", 0)
+        files = st.file_uploader("PDF, HTML, Markdown or text files", type=uploads.UPLOAD_TYPES,
+                                 accept_multiple_files=True, key=f"upload-{n}")
+        if not files:
+            return
+        ready, invalid = [], False
+        for i, (name, item) in enumerate(_inspected(files, {d["doc_id"] for d in searcher.documents()})):
+            if isinstance(item, str):  # refused, with its reason; the others still index
+                st.warning(md_inert(f"{name[:120]}: {item}"))
+                continue
+            meta = _metadata_fields(item, f"{n}-{i}")
+            invalid |= meta is None
+            if meta is not None:
+                ready.append((item, meta))
+        if ready:
+            if st.button("Index", type="primary", key=f"index-{n}", disabled=invalid):
+                notes = _index_uploads(ready, index_dir)
+                if notes and notes[0][0] == "success":
+                    get_searcher.clear()  # the next run reopens the index with the new passages
+                    st.session_state["peel-added"] = notes
+                    st.session_state["peel-upload-round"] = n + 1  # a fresh, empty uploader
+                    st.session_state.pop("peel-inspected", None)
+                    st.rerun()
+                for kind, text in notes:
+                    getattr(st, kind)(md_inert(text))
+
+
 def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
     """One result card; returns whether the user ticked it for export."""
     sentences = [e.sentence for _, ev in answer.groups for e in ev if e.chunk_id == hit.chunk_id]
@@ -183,6 +305,8 @@ def main() -> None:
     q = st.text_input("Question", value=params.q, placeholder="e.g. how did DVPO use change 2016–2018?")
     params = sidebar(searcher, SearchParams(**{**params.__dict__, "q": q}))
     st.query_params.from_dict(params_to_query(params))
+    with st.sidebar:
+        add_reports(searcher, default_index_dir())
 
     if not params.q.strip():
         st.info("Type a question, e.g. *what did inspectors say about the 101 line?*")
@@ -196,6 +320,8 @@ def main() -> None:
     if not answer.hits:
         st.warning(md_inert(answer.message) if answer.message else "No passages match these filters.")
         return
+    if answer.message:  # e.g. "Years taken from the question…"
+        st.info(md_inert(answer.message))
     if not answer.strong:
         st.warning("No strong evidence found. The passages below are the nearest the corpus has; "
                    "they may not answer the question.")

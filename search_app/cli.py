@@ -11,7 +11,6 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from index.engine import filters as filters_mod
 from index.engine.searcher import MODES
@@ -19,7 +18,7 @@ from index.paths import default_data_paths, default_index_dir, default_model, de
 
 from search_app.terminal import (
     EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, console, esc, fail, keep_interrupts, print_json, progress_bar,
-    shell_quote, stop_if_interrupted,
+    print_skipped, shell_quote, staged_progress, stop_if_interrupted, write_failed,
 )
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
@@ -154,6 +153,10 @@ def cmd_adapt(args: argparse.Namespace) -> int:
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     keep_interrupts()  # first: a signal during the imports below must not leave debris
+    if args.add:  # add to the current index: search_app/cli_library.py
+        from search_app.cli_library import cmd_add
+
+        return cmd_add(args, _index_dir(args))
     from rich.progress import TextColumn
 
     paths = args.paths or default_data_paths()
@@ -178,22 +181,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     from index import api
 
-    tasks: dict[str, Any] = {}
-
-    def progress(stage: str, done: int, total: int | None, detail: str) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(stage, total=total, name="")
-        bar.update(tasks[stage], completed=done, total=total, name=detail)
-        stop_if_interrupted()
-
     try:
         with progress_bar(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
-            built = api.build(paths, index_dir, model=args.model, progress=progress, write=not args.no_index)
+            built = api.build(paths, index_dir, model=args.model, progress=staged_progress(bar),
+                              write=not args.no_index)
     except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
         return fail(str(exc))
     except OSError as exc:
-        return fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
-                     f"the previous index is left as it was")
+        return write_failed(index_dir, exc)
     result, report = built.corpus, built.report
     if not result.chunks:
         summary = {"documents": 0, "chunks": 0, "skipped": [s.__dict__ for s in result.skipped]}
@@ -227,10 +222,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             out.print(f"Index: {esc(index_dir)}  (embedded {report.n_embedded}, reused {report.n_cached} cached embeddings)")
         for doc_id, fields in summary["inferred"].items():
             out.print(f"  {esc(doc_id)}: not in a manifest; inferred {', '.join(fields)} from the text")
-        if result.skipped:
-            out.print(f"[yellow]Skipped {len(result.skipped)} file(s):[/]")
-            for s in result.skipped:
-                out.print(f"  {s.path}: {s.reason}", markup=False)
+        print_skipped(out, result.skipped)
     return EXIT_PARTIAL if result.skipped else EXIT_OK
 
 
@@ -371,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-index", action="store_true", help="only read and chunk; report what would be indexed")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     s.set_defaults(func=cmd_ingest)
+    from search_app import cli_library
+
+    cli_library.add_arguments(s, sub)  # peel ingest --add, peel remove
 
     s = sub.add_parser("adapt", help="adapt the embedding model to the corpus (unsupervised, CPU, minutes)",
                        description="Fine-tune all-mpnet-base-v2 on pairs made from the corpus text itself "

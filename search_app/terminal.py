@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from typing import Any
+from typing import Any, Callable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
@@ -76,3 +76,31 @@ def progress_bar(console, quiet: bool, detail):
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), detail,
                     TimeElapsedColumn(), console=console, disable=quiet, transient=True)
+
+
+def staged_progress(bar) -> Callable[[str, int, int | None, str], None]:
+    """A ``progress(stage, done, total, detail)`` callback drawing one task per stage on
+    ``bar``; it also stops the command at the next interrupt."""
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int | None, detail: str) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total, name="")
+        bar.update(tasks[stage], completed=done, total=total, name=detail)
+        stop_if_interrupted()
+
+    return progress
+
+
+def write_failed(index_dir: Any, exc: OSError) -> int:
+    """The error for an index that could not be written (the previous one is intact)."""
+    return fail(f"the index at {index_dir} could not be written ({exc.strerror or exc}); "
+                f"the previous index is left as it was")
+
+
+def print_skipped(out, skipped: Any) -> None:
+    """The files a command skipped, each with its reason."""
+    if skipped:
+        out.print(f"[yellow]Skipped {len(skipped)} file(s):[/]")
+        for s in skipped:
+            out.print(f"  {s.path}: {s.reason}", markup=False)

@@ -1,16 +1,19 @@
-"""One real browser: the app answers a ?q= link in headless Chromium (Debian's, never a download).
+"""One real browser: the app answers a ?q= link, and indexes an uploaded report, in headless
+Chromium (Debian's, never a download).
 
 `.ci/run` installs Debian's chromium; on a developer machine without it this test skips.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.request
 from pathlib import Path
 
@@ -30,11 +33,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(bundled_index, tmp_path):
+@contextlib.contextmanager
+def _streamlit(index: Path, log_path: Path, **env: str):
+    """`streamlit run` the app over ``index`` on a free port; yields its URL."""
     port = _free_port()
-    env = dict(os.environ, PEEL_INDEX=str(bundled_index), HF_HUB_OFFLINE="1")
-    log = open(tmp_path / "streamlit.log", "w")
+    env = dict(os.environ, PEEL_INDEX=str(index), HF_HUB_OFFLINE="1", **env)
+    log = open(log_path, "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
@@ -51,24 +55,36 @@ def server(bundled_index, tmp_path):
         except OSError:
             time.sleep(0.5)
         if proc.poll() is not None:
-            pytest.fail(f"streamlit exited: {(tmp_path / 'streamlit.log').read_text()}")
+            pytest.fail(f"streamlit exited: {log_path.read_text()}")
     else:
         proc.kill()
         pytest.fail("streamlit did not become healthy in 120 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
 
 
-def test_a_link_opens_and_answers_with_citations_in_chromium(server, tmp_path):
+@pytest.fixture
+def server(bundled_index, tmp_path):
+    with _streamlit(bundled_index, tmp_path / "streamlit.log") as url:
+        yield url
+
+
+def _need_chromium() -> None:
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI") == "true":
             pytest.fail("CI must install Debian's chromium (see .ci/run)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium chromium-driver)")
+
+
+def test_a_link_opens_and_answers_with_citations_in_chromium(server, tmp_path):
+    _need_chromium()
     from playwright.sync_api import sync_playwright
 
     shot = Path(os.environ.get("PEEL_SCREENSHOT") or tmp_path / "app.png")
@@ -87,3 +103,55 @@ def test_a_link_opens_and_answers_with_citations_in_chromium(server, tmp_path):
         finally:
             browser.close()
     assert shot.stat().st_size > 10_000
+
+
+DRONES = """# Moorland search and rescue 2021
+
+## Drone patrols
+
+In 2021 the Avalon Constabulary flew thermal-camera drone patrols over the moorland every night
+and found fourteen missing walkers before dawn, most of them within an hour of the first call.
+"""
+
+
+def test_an_uploaded_report_is_indexed_and_answers_in_chromium(bundled_index, tmp_path):
+    """Upload a report (and an empty file), correct its force, index it, and see it cited."""
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    index = tmp_path / "index"
+    shutil.copytree(bundled_index, index)  # the session's index stays as it is
+    data = tmp_path / "data"
+    data.mkdir()
+    (tmp_path / "drones.md").write_text(DRONES, encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    with _streamlit(index, tmp_path / "streamlit.log", PEEL_DATA=str(data)) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(url, timeout=120_000)
+            page.get_by_text("Add reports").click()
+            page.locator("input[type=file]").set_input_files([tmp_path / "drones.md", tmp_path / "empty.txt"])
+            expect(page.get_by_text("empty.txt: empty file")).to_be_visible(timeout=60_000)
+            title = page.get_by_role("textbox", name="Title", exact=True)
+            expect(title).to_have_value("Moorland search and rescue 2021", timeout=60_000)
+            expect(page.get_by_role("textbox", name="Years", exact=True)).to_have_value("2021")
+            force = page.get_by_role("textbox", name="Force", exact=True)
+            force.fill("Avalon Constabulary")
+            force.press("Enter")
+            page.wait_for_timeout(1000)  # the rerun that records the edit
+            page.get_by_role("button", name="Index").click()
+            expect(page.get_by_text("Added 1 report")).to_be_visible(timeout=180_000)
+
+            question = page.get_by_role("textbox", name="Question", exact=True)
+            question.fill("how many missing walkers did the drone patrols over the moorland find?")
+            question.press("Enter")
+            page.wait_for_selector(".peel-card .peel-cite", timeout=180_000)
+            first = page.locator(".peel-card").first
+            assert "Moorland search and rescue 2021 (2021) › " in first.locator(".peel-cite").inner_text()
+            assert "fourteen missing walkers" in first.inner_text()
+        finally:
+            browser.close()
+    entry = tomllib.loads((data / "uploads" / "manifest.toml").read_text(encoding="utf-8"))["document"]
+    assert [(e["file"], e["force"]) for e in entry] == [("drones.md", "Avalon Constabulary")]
+    assert sorted(p.name for p in (data / "uploads").iterdir()) == ["drones.md", "manifest.toml"]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from index.engine.layout import MANIFEST
+from ingest.locks import flock
 
 
 def old_dir(index_dir: Path) -> Path:
@@ -77,21 +78,8 @@ def fsync_tree(root: Path) -> None:
 @contextlib.contextmanager
 def folder_lock(folder: Path, exclusive: bool = True) -> Iterator[None]:
     """``flock`` on the folder that holds the index (best effort: no lock where unsupported)."""
-    fd = None
-    try:
-        import fcntl
-
-        fd = os.open(str(folder), os.O_RDONLY)
-        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-    except (ImportError, OSError):
-        if fd is not None:
-            os.close(fd)
-            fd = None
-    try:
+    with flock(folder, exclusive=exclusive):
         yield
-    finally:
-        if fd is not None:
-            os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager
