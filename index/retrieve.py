@@ -21,7 +21,8 @@ class Retriever(Protocol):
     """What retrieval needs from an index (`index.engine.Searcher` is one)."""
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None,
-               expansions: Sequence[str] | None = None) -> list[Hit]: ...
+               expansions: Sequence[str] | None = None, *,
+               priors: Sequence[tuple[Filters, float]] = ()) -> list[Hit]: ...
 
     def documents(self) -> list[dict[str, Any]]: ...
 
@@ -32,15 +33,17 @@ def retrieve(searcher: Retriever, prepared: PreparedQuery, k: int = 10, mode: st
     """The top ``k`` passages for a prepared question, within its filters.
 
     The question's text goes to both retrievers, its glossary expansions to BM25 and to the
-    dense query. A question answered period by period also has each period's best
-    passages kept in the top k (`index.query.periods.cover_periods`).
+    dense query; passages that speak of the years or forces it names are raised. A question
+    answered period by period also has the best passages of each period in its time frame
+    kept in the top k (`index.query.periods.cover_periods`).
     """
     if prepared.empty or k <= 0:
         return []
     if prepared.by_period and mode != "bm25":
         # the question and its topic are encoded in one batch: cheaper than two encodes
         searcher.prime([prepared.text, prepared.topic], prepared.expansions)
-    hits = searcher.search(prepared.text, k=k, mode=mode, filters=prepared.filters, expansions=prepared.expansions)
+    hits = searcher.search(prepared.text, k=k, mode=mode, filters=prepared.filters, expansions=prepared.expansions,
+                           priors=prepared.priors)
     if prepared.by_period and hits:
-        hits = cover_periods(searcher, prepared.topic, prepared.expansions, hits, k, mode, prepared.filters)
+        hits = cover_periods(searcher, prepared, hits, k, mode)
     return hits

@@ -189,14 +189,15 @@ class FakeSearcher:
     def prime(self, queries, expansions=None):
         self.primed = list(queries)
 
-    def search(self, query, k=10, mode="hybrid", filters=None, expansions=None):
-        self.calls.append({"query": query, "k": k, "filters": filters, "expansions": expansions})
+    def search(self, query, k=10, mode="hybrid", filters=None, expansions=None, priors=()):
+        self.calls.append({"query": query, "k": k, "filters": filters, "expansions": expansions, "priors": priors})
         q = embed(query + " " + " ".join(expansions or []))
         scored = []
         for c in self.chunks:
             if filters is not None and not filters.matches(c):
                 continue
-            scored.append((float(embed(c.embed_text()) @ q), c))
+            bonus = sum(w for f, w in priors if f.matches(c))
+            scored.append((float(embed(c.embed_text()) @ q) + bonus, c))
         scored.sort(key=lambda x: (-x[0], x[1].chunk_id))
         return [_hit(c, rank, score) for rank, (score, c) in enumerate(scored[:k], start=1)]
 
@@ -218,7 +219,7 @@ class UnrelatedSearcher(FakeSearcher):
         )
         super().__init__(chunks, {"tides": src})
 
-    def search(self, query, k=10, mode="hybrid", filters=None, expansions=None):
+    def search(self, query, k=10, mode="hybrid", filters=None, expansions=None, priors=()):
         return [_hit(c, i, 0.01) for i, c in enumerate(self.chunks[:k], start=1)]
 
 
@@ -254,22 +255,27 @@ def test_temporal_without_a_range_covers_all_years(searcher):
     assert {"2016", "2017", "2018/19"} <= set(labels)
 
 
-def test_explicit_filters_intersect_with_question_years(searcher):
+def test_an_explicit_year_filter_replaces_the_question_years(searcher):
     answer = ask(searcher, "How did DVPO use change 2016-2018?", filters=Filters(year_from=2017))
     assert [label for label, _ in answer.groups] == ["2017", "2018/19"]
+    assert "The year filter replaces the years 2016–2018 named in the question." in answer.message
+    assert not any(f.year_from is not None for call in searcher.calls for f, _ in call["priors"])
     answer = ask(searcher, "How did DVPO use change 2016-2018?", filters={"doc_ids": ["peel-2016", "peel-2018-19"]})
     assert [label for label, _ in answer.groups] == ["2016", "2018/19"]
 
 
-def test_question_years_become_a_filter_and_expansions_are_passed(searcher):
-    ask(searcher, "How did DVPO use change 2016-2018?")
+def test_question_years_raise_passages_and_never_filter(searcher):
+    answer = ask(searcher, "How did DVPO use change 2016-2018?")
     main = searcher.calls[0]
-    from index.engine.filters import LOOKBACK_YEARS
+    from index.query.prepare import LOOKBACK_YEARS, YEAR_PRIOR
 
+    assert main["filters"] is None  # nothing is excluded
     # later reports look back on the period; no report speaks of years after its own
-    assert main["filters"].year_from == 2016 and main["filters"].year_to == 2018 + LOOKBACK_YEARS
+    ((prior, weight),) = [(f, w) for f, w in main["priors"] if f.year_from is not None]
+    assert (prior.year_from, prior.year_to, weight) == (2016, 2018 + LOOKBACK_YEARS, YEAR_PRIOR)
     assert "domestic violence protection order" in main["expansions"]  # BM25 and the dense side get them
     assert main["query"] == "How did DVPO use change 2016-2018?"
+    assert "Passages about 2016–2018 (the years in the question) are ranked first" in answer.message
 
 
 def test_single_year_question_is_one_group(searcher):
@@ -363,10 +369,10 @@ def test_empty_and_hostile_questions(searcher):
         ask(searcher, q)  # must not raise
 
 
-def test_no_documents_in_range(searcher):
+def test_years_the_index_does_not_cover_are_said_and_nearest_passages_shown(searcher):
     answer = ask(searcher, "DVPO use in 2030")
-    assert answer.groups == [] and not answer.strong
-    assert "No passages found" in format_answer_text(answer)
+    assert answer.hits  # a question's year never removes a passage
+    assert "No document in this index speaks of 2030 (it covers 2015–2019)" in answer.message
 
 
 # --- terminal format -------------------------------------------------------------------

@@ -413,14 +413,52 @@ def test_parse_query_uses_glossary_expansions():
     assert parse_query("DVPO", NO_GLOSSARY).expansions == []
 
 
-def test_question_years_keep_later_reports_that_look_back_but_never_earlier_ones():
-    from index.engine.filters import LOOKBACK_YEARS, Filters, with_question_years
+class _Source:
+    """An index of two Essex documents, as `prepare_query` sees it."""
 
-    f = with_question_years(None, 2016, 2016)
-    assert (f.year_from, f.year_to) == (2016, 2016 + LOOKBACK_YEARS)
-    # an explicit filter stays exact and narrows the question's range
-    f = with_question_years(Filters(year_from=2015, year_to=2017, forces=["Essex Police"]), 2016, 2018)
-    assert (f.year_from, f.year_to, f.forces) == (2016, 2017, ("Essex Police",))
-    assert with_question_years(None, None, None) is None
-    f = with_question_years(None, 2017, None)  # "since 2017"
-    assert (f.year_from, f.year_to) == (2017, None)
+    chunks: list = []
+
+    def documents(self):
+        return [{"doc_id": "a", "years": [2016], "force": "Essex Police"},
+                {"doc_id": "b", "years": [2018, 2019], "force": "Essex Police"}]
+
+
+def test_question_years_become_a_prior_that_looks_back_never_a_filter():
+    from index.query.prepare import LOOKBACK_YEARS, YEAR_PRIOR, prepare_query
+
+    p = prepare_query(_Source(), "DVPO applications in 2016")
+    assert p.filters is None  # nothing excluded
+    ((f, w),) = p.priors
+    assert (f.year_from, f.year_to, w) == (2016, 2016 + LOOKBACK_YEARS, YEAR_PRIOR)
+    assert p.in_time_frame([2018, 2019]) and not p.in_time_frame([2014])
+    since = prepare_query(_Source(), "domestic abuse since 2017")
+    assert (since.priors[0][0].year_from, since.priors[0][0].year_to) == (2017, None)
+
+
+def test_an_explicit_year_filter_replaces_the_question_years():
+    from index.engine.filters import Filters
+    from index.query.prepare import prepare_query
+
+    p = prepare_query(_Source(), "DVPOs in 2018", Filters(year_from=2000, year_to=2030))
+    assert p.priors == () and p.years is None
+    assert (p.filters.year_from, p.filters.year_to) == (2000, 2030)
+    assert "The year filter replaces the year 2018 named in the question." in p.message
+
+
+def test_a_force_the_index_lacks_is_said_and_raised_where_present():
+    from index.query.prepare import FORCE_PRIOR, prepare_query
+
+    kent = prepare_query(_Source(), "what did inspectors say about stop and search in Kent")
+    assert kent.forces == ("Kent Police",)
+    ((f, w),) = kent.priors
+    assert (f.forces, f.year_from, w) == (("Kent Police",), None, FORCE_PRIOR)
+    assert "No documents about Kent Police in this index; nearest passages come from Essex Police." in kent.message
+    essex = prepare_query(_Source(), "how does Essex Police handle 101 calls?")
+    assert essex.forces == ("Essex Police",) and "No documents about" not in (essex.message or "")
+
+
+def test_years_the_index_does_not_cover_are_said():
+    from index.query.prepare import prepare_query
+
+    p = prepare_query(_Source(), "custody in 2030")
+    assert "No document in this index speaks of 2030 (it covers 2016–2019)" in p.message

@@ -30,10 +30,24 @@ def test_spelled_out_query_reaches_passages_that_only_use_the_acronym(bundled_se
     assert target.chunk_id in {h.chunk_id for h in expanded}
 
 
-def test_years_in_the_question_filter_documents(bundled_searcher):
+def test_years_in_the_question_raise_passages_but_never_remove_one(bundled_searcher):
     result = api.search(bundled_searcher, "domestic abuse since 2018", k=10)
     assert result.years_from_query == (2018, None)
-    assert result.hits and all(max(h.years) >= 2018 for h in result.hits)
+    # without the prior none of these ten speaks of 2018 or later; with it most do
+    recent = [max(h.years) >= 2018 for h in result.hits]
+    assert sum(recent[:5]) >= 3 and sum(recent) >= 7
+    assert "ranked first" in result.message
+    # a year no report speaks of: said, and the nearest passages are still there
+    future = api.search(bundled_searcher, "domestic abuse in 2031", k=10)
+    assert len(future.hits) == 10 and "No document in this index speaks of 2031" in future.message
+
+
+def test_an_explicit_year_filter_excludes_and_replaces_the_question_years(bundled_searcher):
+    from index.engine.filters import Filters
+
+    result = api.search(bundled_searcher, "domestic abuse in 2018", k=10, filters=Filters(year_from=2016, year_to=2016))
+    assert result.hits and all(2016 in h.years for h in result.hits)
+    assert "The year filter replaces the year 2018 named in the question." in result.message
 
 
 def test_change_over_time_query_shows_every_period_with_evidence(bundled_searcher):

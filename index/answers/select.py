@@ -144,10 +144,14 @@ def _forces_in_scope(searcher: EvidenceSource, prepared: PreparedQuery) -> set[s
     return {d.get("force") or "" for d in searcher.documents() if f is None or f.allows_document(d)}
 
 
-def _passages(hits: list[Hit], by_period: bool) -> list[Passage]:
-    if not by_period:
+def _passages(hits: list[Hit], prepared: PreparedQuery) -> list[Passage]:
+    if not prepared.by_period:
         return [Passage(h, i, ALL_YEARS, (0,)) for i, h in enumerate(hits, start=1)]
-    return [Passage(h, i, period_label(hit_period(h)), period_key(hit_period(h))) for i, h in enumerate(hits, start=1)]
+    # the periods shown are those of the question's time frame; passages of other periods
+    # stay among the hits, but give no period of their own to the answer
+    ranked = list(enumerate(hits, start=1))
+    in_frame = [(i, h) for i, h in ranked if prepared.in_time_frame(hit_period(h))]
+    return [Passage(h, i, period_label(hit_period(h)), period_key(hit_period(h))) for i, h in in_frame or ranked]
 
 
 def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: list[Hit], *,
@@ -159,7 +163,7 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
     if prepared.empty or not hits:
         return Answer(strong=False, groups=[], **answer)
     by_period = prepared.by_period
-    passages = _passages(hits, by_period)
+    passages = _passages(hits, prepared)
     glossary = prepared.glossary
     terms = query_terms(prepared.parsed, glossary)
     # only the question's own glossary entries matter inside sentences: a small glossary

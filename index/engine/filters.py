@@ -7,7 +7,7 @@ returns as many results from the allowed set as exist, up to k.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -25,12 +25,6 @@ def _as_tuple(value: Any) -> tuple[str, ...] | None:
 
 def _fold(text: str | None) -> str | None:
     return text.casefold().strip() if text is not None else None
-
-
-# A report speaks of its own period and looks back a little (the 2018/19 report on the PCSO
-# cuts of 2016), but never of years after it. So the years a *question* names keep their
-# lower bound and widen their upper bound by this much; explicit filters stay exact.
-LOOKBACK_YEARS = 2
 
 
 @dataclass(frozen=True)
@@ -173,19 +167,6 @@ class FilterIndex:
         if filters.doc_ids is not None:
             allowed &= self._docs.mask(filters.doc_ids)
         return allowed
-
-
-def with_question_years(
-    filters: "Filters | None", year_from: int | None, year_to: int | None, lookback: int = LOOKBACK_YEARS
-) -> "Filters | None":
-    """Intersect the years a question names with any explicit filter (see LOOKBACK_YEARS)."""
-    if year_from is None and year_to is None:
-        return filters
-    base = filters or Filters()
-    widened = None if year_to is None else year_to + lookback
-    lows = [v for v in (base.year_from, year_from) if v is not None]
-    highs = [v for v in (base.year_to, widened) if v is not None]
-    return replace(base, year_from=max(lows) if lows else None, year_to=min(highs) if highs else None)
 
 
 def parse_year_range(text: str | None) -> tuple[int | None, int | None]:

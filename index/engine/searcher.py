@@ -231,18 +231,22 @@ class Searcher:
         candidates: int = 100,
         *,
         fusion: str | None = None,
+        priors: Sequence[tuple[Filters, float]] = (),
     ) -> list[Hit]:
         """The k best passages for ``query`` within ``filters``.
 
         mode: "hybrid" (BM25 + dense, fused), "bm25" or "dense". ``expansions`` (glossary
         terms) are added to the BM25 query and appended to the text the dense side encodes. With ``fold``, near-duplicates fold into the
         best-ranked copy's ``also_in``. ``fusion`` overrides the Searcher's setting.
+        ``priors``: (filters, weight) pairs; passages a filter allows get ``weight`` added to
+        their normalised score, and compete as candidates even when others outnumber them.
+        They raise passages, never remove one.
         """
         _check(mode, fusion)
         qvec = None
         if mode != "bm25" and query.strip():
             qvec = self.embedder.encode_query(_dense_query(query, expansions))
-        return self._search_one(query, qvec, k, mode, filters, expansions, fold, candidates, fusion)
+        return self._search_one(query, qvec, k, mode, filters, expansions, fold, candidates, fusion, priors)
 
     def search_many(
         self,
@@ -291,6 +295,7 @@ class Searcher:
         fold: bool,
         candidates: int,
         fusion: str | None,
+        priors: Sequence[tuple[Filters, float]] = (),
     ) -> list[Hit]:
         n = len(self._chunks)
         if k <= 0 or not query.strip() or n == 0:
@@ -301,12 +306,13 @@ class Searcher:
         tokens = query_tokens(query, expansions) if mode != "dense" else []
         fusion = fusion or self.fusion
         n_cand = max(int(candidates), k)
+        boosts = self._prior_masks(priors, mask)
         while True:
             lists: dict[str, list[tuple[int, float]]] = {}
             if mode in ("hybrid", "bm25"):
-                lists["bm25"] = self._bm25.search(tokens, n_cand, mask)
+                lists["bm25"] = _with_preferred(lambda m: self._bm25.search(tokens, n_cand, m), mask, boosts)
             if mode in ("hybrid", "dense") and qvec is not None:
-                lists["dense"] = self._dense.search(qvec, n_cand, mask)
+                lists["dense"] = _with_preferred(lambda m: self._dense.search(qvec, n_cand, m), mask, boosts)
                 if self._sentences is not None:
                     lists["dense"] = self._sentences.rescore(lists["dense"], qvec)
             if mode == "hybrid":
@@ -324,11 +330,23 @@ class Searcher:
                 )
             else:
                 fused = lists.get(mode, [])
+            if boosts:
+                fused = _boosted(fused, boosts)
             hits = self._assemble(fused, lists, k, fold, mask)
             truncated = any(len(res) >= n_cand for res in lists.values())
             if len(hits) >= k or not truncated or n_cand >= n:
                 return hits
             n_cand = min(n, n_cand * 4)  # folding ate into k: look deeper
+
+    def _prior_masks(self, priors: Sequence[tuple[Filters, float]], mask: np.ndarray | None
+                     ) -> list[tuple[np.ndarray, float]]:
+        out = []
+        for f, weight in priors:
+            m = self._filters.mask(_as_filters(f))
+            if m is None or weight == 0:
+                continue
+            out.append((m if mask is None else (m & mask), float(weight)))
+        return out
 
     def _assemble(
         self,
@@ -374,6 +392,32 @@ class Searcher:
                     if r != own and (mask is None or mask[r])
                 ]
         return hits
+
+
+def _with_preferred(search, mask: np.ndarray | None, boosts: list[tuple[np.ndarray, float]]
+                    ) -> list[tuple[int, float]]:
+    """One retriever's candidates, plus its best among each preferred set: a prior can only
+    raise a passage that is among the candidates."""
+    found = dict(search(mask))
+    for preferred, _ in boosts:
+        if preferred.any():
+            found.update(search(preferred))
+    return sorted(found.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _boosted(fused: Sequence[tuple[int, float]], boosts: list[tuple[np.ndarray, float]]) -> list[tuple[int, float]]:
+    """Scores min-max normalised over the candidates, plus each prior's weight where it
+    applies; re-ranked."""
+    if not fused:
+        return []
+    scores = np.array([s for _, s in fused], dtype=np.float64)
+    lo, hi = float(scores.min()), float(scores.max())
+    scores = (scores - lo) / (hi - lo) if hi > lo else np.ones_like(scores)
+    rows = np.array([r for r, _ in fused])
+    for preferred, weight in boosts:
+        scores += weight * preferred[rows]
+    order = sorted(range(len(rows)), key=lambda i: (-scores[i], i))
+    return [(int(rows[i]), float(scores[i])) for i in order]
 
 
 def _as_filters(filters: Filters | dict | None) -> Filters | None:

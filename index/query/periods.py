@@ -10,7 +10,7 @@ ask`, the app, exports and `peel eval` all get their passages through this one r
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from index.engine.filters import Filters
 from index.query.parse import ParsedQuery
@@ -54,25 +54,29 @@ def hit_period(hit: Hit) -> list[int]:
     return list(hit.doc_years or hit.years or ([hit.year] if hit.year else []))
 
 
-def _document_periods(documents: Sequence[Mapping[str, Any]], filters: Filters | None) -> dict[tuple[int, ...], list[str]]:
+def _document_periods(documents: Sequence[Mapping[str, Any]], filters: Filters | None,
+                      in_frame: Callable[[Sequence[int]], bool]) -> dict[tuple[int, ...], list[str]]:
     out: dict[tuple[int, ...], list[str]] = {}
     for doc in documents:
         if filters is not None and not filters.allows_document(doc):
+            continue
+        if not in_frame(doc.get("years") or ()):
             continue
         out.setdefault(tuple(sorted(doc.get("years") or ())), []).append(doc["doc_id"])
     return out
 
 
-def cover_periods(searcher: Any, topic: str, expansions: Sequence[str], hits: list[Hit], k: int, mode: str,
-                  filters: Filters | None) -> list[Hit]:
-    """``hits`` with each period's best ``PERIOD_QUOTA`` passages in the top k.
+def cover_periods(searcher: Any, prepared: Any, hits: list[Hit], k: int, mode: str) -> list[Hit]:
+    """``hits`` with the best ``PERIOD_QUOTA`` passages of each period in the question's
+    time frame (`PreparedQuery.in_time_frame`) in the top k.
 
-    Each period in ``filters`` is searched with the question's ``topic`` (its time frame
-    removed: "how did … change between 2015 and 2018/19 inspections" would otherwise match
-    passages about inspections); a pick not already shown replaces the lowest-ranked hit
-    that was not itself picked for its period.
+    Each document period allowed by the question's filters is searched with its ``topic``
+    (its time frame removed: "how did … change between 2015 and 2018/19 inspections" would
+    otherwise match passages about inspections); a pick not already shown replaces the
+    lowest-ranked hit that was not itself picked for its period.
     """
-    periods = _document_periods(searcher.documents(), filters)
+    filters = prepared.filters
+    periods = _document_periods(searcher.documents(), filters, prepared.in_time_frame)
     if len(periods) < 2:
         return hits
     base = filters or Filters()
@@ -80,7 +84,8 @@ def cover_periods(searcher: Any, topic: str, expansions: Sequence[str], hits: li
     for years, doc_ids in sorted(periods.items()):
         restricted = Filters(year_from=base.year_from, year_to=base.year_to, forces=base.forces,
                              doc_types=base.doc_types, doc_ids=doc_ids)
-        picks += searcher.search(topic, k=PERIOD_QUOTA, mode=mode, filters=restricted, expansions=list(expansions))
+        picks += searcher.search(prepared.topic, k=PERIOD_QUOTA, mode=mode, filters=restricted,
+                                 expansions=prepared.expansions, priors=prepared.priors)
 
     def ids(h: Hit) -> set[str]:
         return {h.chunk_id, *(d.get("chunk_id") for d in h.also_in)}
