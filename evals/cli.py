@@ -67,6 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tune", action="store_true", help="tune fusion on the dev split, report on the test split")
     parser.add_argument("--floor", action="store_true", help="fail (exit 1) if hybrid falls below evals/floor.json")
     parser.add_argument("--out", type=Path, help="report folder (default: evals/reports)")
+    parser.add_argument("--variants", nargs="?", const="all", metavar="NAMES",
+                        help="rebuild the bundled corpus as users' folders look (no-manifest, multi-period, "
+                             "html-news; comma-separated, default all), index each with the open index's "
+                             "model and compare hit@5 and MRR@10 with the manifest corpus; exit 1 if one "
+                             "falls more than 0.03 below")
 
 
 def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any]) -> int:
@@ -87,6 +92,8 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
     err = Console(stderr=True, highlight=False)
     queries = load_queries(args.queries or QUERIES_PATH)
     searcher = open_index(args)
+    if args.variants:
+        return _run_variants(args, queries, searcher, out, err)
 
     problems = check(queries, searcher)
     if args.check:
@@ -143,3 +150,48 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         for f in floor_failures:
             err.print(f"[bold red]below floor:[/] {f}")
     return 1 if floor_failures else 0
+
+
+def _run_variants(args: argparse.Namespace, queries, searcher, out, err) -> int:
+    """`peel eval --variants`: the generalisation table of :mod:`evals.variants`."""
+    import tempfile
+
+    from rich.table import Table
+
+    from evals.variants import COMPARED, TOLERANCE, VARIANTS, evaluate_variants
+    from index.paths import BUNDLED_DATA
+
+    names = list(VARIANTS) if args.variants == "all" else [n.strip() for n in args.variants.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        err.print(f"[bold red]error:[/] unknown variant(s) {', '.join(unknown)}: choose from {', '.join(VARIANTS)}")
+        return 2
+    model = searcher.manifest.get("model", {}).get("path")
+    with tempfile.TemporaryDirectory(prefix="peel-variants-") as work:
+        scores = evaluate_variants(
+            names, queries, BUNDLED_DATA, Path(work), model, seed_from=searcher.path, split=args.split, k=args.k,
+            progress=lambda name: err.print(f"Indexing and scoring variant [bold]{name}[/] …"))
+    report = {"split": args.split, "k": args.k, "tolerance": TOLERANCE, "compared": list(COMPARED),
+              "model": model, "variants": [v.to_dict() for v in scores]}
+    folder = args.out or EVALS_DIR / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"variants-{args.split}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    failed = [v.name for v in scores if not v.within_tolerance]
+    if args.json:
+        print(json.dumps({**report, "report": str(path), "failed": failed}))
+    else:
+        table = Table(title=f"Generalisation variants, hybrid ({args.split}; tolerance {TOLERANCE})")
+        table.add_column("variant", no_wrap=True, min_width=12)
+        for col in ("docs", "chunks", "qs", "hit@5", "Δ", "MRR@10", "Δ", "ok"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for v in scores:
+            table.add_row(v.name, str(v.documents), str(v.chunks), str(v.questions),
+                          f"{v.scores['hit_rate@5']:.3f}", f"{v.delta['hit_rate@5']:+.3f}",
+                          f"{v.scores['mrr@10']:.3f}", f"{v.delta['mrr@10']:+.3f}",
+                          "yes" if v.within_tolerance else "NO")
+        out.print(table)
+        out.print(f"Report: {path}", markup=False)
+        for name in failed:
+            err.print(f"[bold red]outside tolerance:[/] variant {name}")
+    return 1 if failed else 0

@@ -134,6 +134,7 @@ def build(
     slice ("Embedding passages"). Nothing is written when no file could be read: check
     ``result.corpus.chunks``. Unreadable files are listed in ``result.corpus.skipped``."""
     from index.engine.build import build_index
+    from index.engine.folder import one_writer
     from index.models import chunker_settings_for
     from ingest.pipeline import discover, load_corpus
 
@@ -156,13 +157,14 @@ def build(
             progress("Embedding passages", done, n, "")
 
     embedded(0, None)  # the stage starts: a caller may stop here before anything is written
-    report = build_index(
-        corpus.chunks,
-        index_dir,
-        model=model,
-        progress=embedded,
-        chunker_settings=settings.to_dict(),
-        documents=[d.to_dict() for d in corpus.documents],
-        texts=corpus.texts,
-    )
+    with one_writer(Path(index_dir)):  # an add or remove running now finishes first
+        report = build_index(
+            corpus.chunks,
+            Path(index_dir),
+            model=model,
+            progress=embedded,
+            chunker_settings=settings.to_dict(),
+            documents=[d.to_dict() for d in corpus.documents],
+            texts=corpus.texts,
+        )
     return BuildResult(corpus, report)

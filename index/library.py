@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +29,12 @@ from ingest.records import Chunk, DocumentMeta
 
 from index.engine.build import BuildReport, build_index
 from index.engine.files import IndexOpenError, index_exists, read_chunks, read_texts, rebuild_hint, replace_problem
-from index.engine.folder import folder_lock, recover
+from index.engine.folder import folder_lock, one_writer, recover
 from index.engine.layout import DOCUMENTS, MANIFEST, read_json
-from ingest.locks import flock
 
 __all__ = ["AddResult", "RemoveResult", "LibraryError", "UnknownDocumentError", "add", "remove", "document_ids"]
 
 Progress = Callable[[str, int, int | None, str], None]
-_THREAD_LOCKS: dict[str, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
 
 
 class LibraryError(ValueError):
@@ -102,16 +98,10 @@ class _Current:
 
 @contextlib.contextmanager
 def _one_change_at_a_time(index_dir: Path) -> Iterator[None]:
-    """Serialise adds and removes of one index: threads of this process (the app's
-    sessions) by a lock, processes by ``flock`` on ``.{name}.lock`` beside the index.
-    (Not the parent folder's lock: `build_index` takes that one for its swap.)"""
+    """An existing index, changed by one writer at a time (`one_writer`)."""
     if not index_exists(index_dir):
         raise IndexOpenError(f"No index at {index_dir}. Build one with: peel ingest [PATH…] --index {index_dir}")
-    key = str(index_dir)
-    with _THREAD_LOCKS_GUARD:
-        lock = _THREAD_LOCKS.setdefault(key, threading.Lock())
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with lock, flock(index_dir.parent / f".{index_dir.name}.lock", create=True):
+    with one_writer(index_dir):
         yield
 
 

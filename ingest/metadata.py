@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.forces import BY_NAME, dominant_force, find_forces
+from ingest.headings import is_date_line, is_part_name
 from ingest.records import DocumentMeta, ParsedDocument
 from ingest.years import document_period
 
@@ -17,6 +18,8 @@ MANIFEST_NAME = "manifest.toml"
 # Where a document says what it is: its title and file name (the label), then this much
 # of its opening text; force mentions are counted over the longer head.
 _OPENING, _HEAD = 3000, 20000
+_TITLE_BLOCKS, _TITLE_WORDS = 8, 20
+_NOT_A_TITLE = re.compile(r"^(skip to (main )?content|under embargo\b|embargoed\b|official\b|menu$|search$)", re.I)
 # Document-type cues, in one pattern so that the cue written first wins: a plan's opening
 # may mention inspections, and an inspection's the police and crime commissioner.
 _PEEL_CUE = (
@@ -113,9 +116,7 @@ def infer_meta(doc: ParsedDocument, doc_id: str) -> DocumentMeta:
     """Title, force, years and type guessed from the text, with the guessed fields listed."""
     inferred = []
     headings = [b.text for b in doc.blocks if b.kind == "heading"]
-    first_line = next((b.text for b in doc.blocks), Path(doc.path).stem)
-    title = doc.title or (headings[0] if headings else first_line)
-    title = " ".join(title.split())[:200]
+    title = " ".join((doc.title or _title_from_text(doc)).split())[:200]
     inferred.append("title")
 
     head, tail = doc.text[:_HEAD], doc.text[-_OPENING:]
@@ -150,6 +151,37 @@ def infer_meta(doc: ParsedDocument, doc_id: str) -> DocumentMeta:
         source=str(Path(doc.path).resolve()),
         inferred=inferred,
     )
+
+
+def _title_from_text(doc: ParsedDocument) -> str:
+    """The first title-like line before the body starts, else the file's name in words.
+
+    Datelines, embargo notices, "Skip to content" and generic part names ("Introduction",
+    "Contents") are not titles; a one- to three-word line followed by another title-like
+    line is the first half of a title ("PEEL" + "Police effectiveness … 2018/19").
+    """
+    blocks = doc.blocks[:_TITLE_BLOCKS]
+    for i, block in enumerate(blocks):
+        text = " ".join(block.text.split())
+        if block.kind in ("list", "table") or not text or _NOT_A_TITLE.match(text) or is_date_line(text):
+            continue
+        if block.kind == "heading" and is_part_name(text):
+            continue
+        if not _title_like(block, text):
+            break  # the body has started
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if len(text.split()) <= 3 and nxt is not None:
+            second = " ".join(nxt.text.split())
+            if second and _title_like(nxt, second) and not is_part_name(second) and not is_date_line(second):
+                return f"{text}: {second}"
+        return text
+    return _file_words(doc.path)
+
+
+def _title_like(block, text: str) -> bool:
+    if len(text.split()) > _TITLE_WORDS or block.kind in ("list", "table"):
+        return False
+    return block.kind == "heading" or text[-1] not in ".;,:"
 
 
 def _file_words(path: str) -> str:

@@ -189,6 +189,12 @@ def _heading(text: str) -> tuple[tuple[int, ...], bool]:
     return tuple(sorted({y for s in spans for y in s.years})), back
 
 
+def heading_years(text: str) -> tuple[int, ...]:
+    """The years a heading dates the passages under it with; none if it only looks back."""
+    years, back = _heading(text)
+    return () if back else years
+
+
 def section_years(section: Iterable[str], outer: Iterable[int] = ()) -> list[int]:
     """The years a heading path dates its passages with: the nearest dated heading's.
 

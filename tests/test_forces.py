@@ -189,3 +189,24 @@ def test_a_news_page_is_a_news_article_issued_by_the_paper() -> None:
 def test_an_inspectorate_named_without_its_voice_is_not_the_publisher() -> None:
     text = "Essex Police grades\n\nHMICFRS graded Essex Police as good in 2017. Essex Police will improve.\n"
     assert _meta(text).publisher is None
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "title"),
+    [
+        # a dateline is not a title; the headline after it is
+        ("Tuesday, January 31, 2023\n\nDamning report on Kent Police response times\n\n"
+         "AN INSPECTION by the watchdog has rated Kent Police as inadequate at answering calls.\n",
+         "news.txt", "Damning report on Kent Police response times"),
+        # a generic part name is not a title: with none before the body, the file's name is
+        ("Introduction\n\nAs part of our annual inspections we assessed the effectiveness of Kent Police "
+         "and what it does to keep people safe and reduce crime in the county.\n",
+         "kent-peel-2016_effectiveness.txt", "Kent Peel 2016 Effectiveness"),
+        # a one-word heading is the first half of a title
+        ("UNDER EMBARGO UNTIL 00.01 ON THURSDAY 2 MAY 2019\n\nPEEL\n\n"
+         "Police effectiveness, efficiency and legitimacy 2018/19\n\nAn inspection of Kent Police\n\nContents\n",
+         "report.txt", "PEEL: Police effectiveness, efficiency and legitimacy 2018/19"),
+    ],
+)
+def test_title_inferred_from_the_opening_lines(text: str, name: str, title: str) -> None:
+    assert _meta(text, name).title == title

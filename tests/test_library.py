@@ -417,3 +417,29 @@ def test_upload_in_the_app_refuses_hostile_files_indexes_the_rest_and_a_rebuild_
     rebuilt = api.build([data], tmp_path / "rebuilt", model=None)
     doc = next(d for d in rebuilt.corpus.documents if d.doc_id == entry.doc_id)
     assert (doc.title, doc.force, doc.inferred) == ("Avalon moorland drones", "Avalon Constabulary", [])
+
+
+def test_a_full_rebuild_waits_for_an_add_or_remove_in_progress(index, tmp_path):
+    """A rebuild swapping in while an add is half done would lose one of the two."""
+    import threading
+
+    from index.engine.folder import one_writer
+
+    corpus = tmp_path / "rebuild"
+    corpus.mkdir()
+    (corpus / "essex-custody.txt").write_text(REPORT, encoding="utf-8")
+    before = _manifest(index)["created"]
+    done = threading.Event()
+
+    def rebuild() -> None:
+        api.build([corpus], index, model=None)
+        done.set()
+
+    with one_writer(index):  # as library.add holds it for the whole change
+        worker = threading.Thread(target=rebuild)
+        worker.start()
+        assert not done.wait(timeout=5)  # reading and chunking finished long ago; the swap waits
+        assert _manifest(index)["created"] == before
+    worker.join(timeout=120)
+    assert done.is_set()
+    assert set(_chunk_ids(index).values()) == {"essex-custody"}

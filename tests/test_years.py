@@ -13,7 +13,13 @@ from ingest.chunking import Chunker, ChunkerSettings
 from ingest.pipeline import load_corpus
 from ingest.readers.markdown import read_markdown
 from ingest.records import Chunk, DocumentMeta
-from ingest.years import document_period, passage_years, section_years, year_spans, years_in
+from ingest.years import (
+    document_period,
+    passage_years,
+    section_years,
+    year_spans,
+    years_in,
+)
 
 
 @pytest.mark.parametrize(
@@ -196,3 +202,55 @@ def test_old_chunk_records_still_read():
     chunk = Chunk.from_dict(old)
     assert chunk.doc_years == [] and chunk.year == 2017
     assert Chunk.from_dict(chunk.to_dict()) == chunk
+
+
+SURREY_TXT = """Surrey Police: our inspections
+
+Surrey 2016 – police effectiveness
+
+Introduction
+
+This inspection looked at how well Surrey Police keeps people safe and reduces crime.
+Officers in neighbourhood teams knew the areas they policed and the people who lived there.
+
+Protecting vulnerable people
+
+The force did not always identify repeat victims of domestic abuse when they called.
+
+Surrey 2018/19 – effectiveness, efficiency and legitimacy
+
+Overview
+
+Surrey Police has improved the way it identifies repeat victims when they call the force.
+Call handlers now check previous contact before they grade the response to a call.
+"""
+
+GRADES_TXT = """Force grades
+
+Effectiveness 2016
+
+Good
+
+Leadership 2016
+
+Introduction
+
+The force has a plan for the coming year that it shares with its partners and the public.
+"""
+
+
+def test_dated_parts_of_a_plain_text_page_date_their_passages(tmp_path):
+    (tmp_path / "surrey-inspections.txt").write_text(SURREY_TXT, encoding="utf-8")
+    chunks = load_corpus([tmp_path]).chunks
+    first = next(c for c in chunks if "repeat victims of domestic abuse" in c.text)
+    second = next(c for c in chunks if "improved the way it identifies" in c.text)
+    # Neither passage names a year; each takes its inspection's from the part it sits in.
+    assert first.years == [2016] and first.section[0] == "Surrey 2016 – police effectiveness"
+    assert second.years == [2018, 2019] and second.section[0].startswith("Surrey 2018/19")
+
+
+def test_one_dated_heading_before_a_part_is_not_a_period(tmp_path):
+    from ingest.readers.text import read_text
+
+    doc = read_text("grades.txt", GRADES_TXT)
+    assert all(b.level >= 1 for b in doc.blocks if b.kind == "heading")

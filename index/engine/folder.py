@@ -24,6 +24,24 @@ from index.engine.layout import MANIFEST
 from ingest.locks import flock
 
 
+_WRITER_LOCKS: dict[str, threading.Lock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def one_writer(index_dir: Path) -> Iterator[None]:
+    """Serialise whatever changes one index (a rebuild, an add, a remove): threads of this
+    process (the app's sessions) by a lock, processes by ``flock`` on ``.{name}.lock``
+    beside the index, so a rebuild and an add never lose each other's documents. (Not the
+    parent folder's lock, which only the swap holds.) Not re-entrant."""
+    key = str(Path(index_dir).resolve())
+    with _WRITER_LOCKS_GUARD:
+        lock = _WRITER_LOCKS.setdefault(key, threading.Lock())
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    with lock, flock(index_dir.parent / f".{index_dir.name}.lock", create=True):
+        yield
+
+
 def old_dir(index_dir: Path) -> Path:
     """Where the previous index waits during a swap."""
     return index_dir.parent / f".{index_dir.name}.old"

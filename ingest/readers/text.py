@@ -11,8 +11,14 @@ import re
 from dataclasses import dataclass
 
 from ingest.furniture import is_furniture_line
-from ingest.headings import heading_level, is_caption, looks_like_heading
+from ingest.headings import (
+    heading_level,
+    is_caption,
+    looks_like_heading,
+    promote_period_parts,
+)
 from ingest.records import Block, ParsedDocument, alnum_key
+from ingest.years import heading_years
 
 _FOOTNOTE_RULE = re.compile(r"^[ \t]{10,}$")
 _PAGE_START = re.compile(r"^ \S")  # first line of a page in pdftotext-style extracts
@@ -171,4 +177,5 @@ def read_text(path: str, text: str, fmt: str = "txt") -> ParsedDocument:
             last = para[-1]
             end = last.start + len(last.text.rstrip())
             blocks.append(Block(body, start, end, kind))
+    promote_period_parts(blocks, heading_years)
     return ParsedDocument(path=path, fmt=fmt, text=text, blocks=blocks)
