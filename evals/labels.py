@@ -305,9 +305,11 @@ def canonical_ids(chunks: Iterable[Chunk]) -> dict[str, str]:
 
 
 def chunk_years(chunks: Iterable[Chunk]) -> dict[str, tuple[int, ...]]:
-    """chunk_id -> the years of the chunk's document (``Chunk.doc_years``; the passage's own
-    years for records made before documents had a period), sorted."""
-    return {c.chunk_id: tuple(sorted(set(c.doc_years or c.years or ()))) for c in chunks}
+    """chunk_id -> the period its evidence counts under (`index.query.periods.evidence_period`:
+    its document's, or its own in a document spanning several inspections), sorted."""
+    from index.query.periods import evidence_period
+
+    return {c.chunk_id: tuple(evidence_period(c.years, c.doc_years)) for c in chunks}
 
 
 def _keys_by_doc(chunks: Iterable[Chunk]) -> dict[str, list[tuple[str, str]]]:

@@ -254,3 +254,29 @@ def test_one_dated_heading_before_a_part_is_not_a_period(tmp_path):
 
     doc = read_text("grades.txt", GRADES_TXT)
     assert all(b.level >= 1 for b in doc.blocks if b.kind == "heading")
+
+
+def test_evidence_period_is_the_passages_own_only_in_a_many_inspection_document():
+    from index.query.periods import evidence_period
+
+    assert evidence_period([2017], [2018, 2019]) == [2018, 2019]  # one report looking back: its own period
+    assert evidence_period([2016], [2014, 2015, 2016, 2017, 2018, 2019]) == [2016]
+    assert evidence_period([2018, 2019], [2016, 2017, 2018, 2019]) == [2018, 2019]
+    assert evidence_period([2014, 2016], [2014, 2015, 2016, 2017]) == [2014, 2015, 2016, 2017]  # not one inspection
+    assert evidence_period([2016], []) == [2016]
+
+
+def test_a_change_question_over_a_many_inspection_page_answers_part_by_part(tmp_path):
+    from index import api
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "surrey-inspections.txt").write_text(SURREY_TXT, encoding="utf-8")
+    api.build([corpus], tmp_path / "index", model=None)
+    searcher = api.open_index(tmp_path / "index")
+    answer = api.ask(searcher, "How did identifying repeat victims change between 2016 and 2018/19?")
+    assert answer.temporal
+    groups = {label: " ".join(e.sentence for e in evidence) for label, evidence in answer.groups}
+    assert list(groups) == ["2016", "2018/19"]
+    assert "did not always identify repeat victims" in groups["2016"]
+    assert "improved the way it identifies repeat victims" in groups["2018/19"]
