@@ -34,12 +34,33 @@ fi
 # once; indexes built afterwards use it. ~16 minutes on two cores. $PEEL_MODEL moves it.
 # A .peel-model adapted from an older default base (all-MiniLM-L6-v2) is made again; a
 # model at $PEEL_MODEL is the user's choice and is left as it is.
+#   PEEL_SKIP_ADAPT=1       don't adapt (small machines, quick CI): indexes use the packaged
+#                           all-MiniLM-L6-v2 until `peel adapt --reindex` is run
+#   PEEL_ADAPT=background   adapt in the background (nice'd, log in .peel-adapt.log) and rebuild
+#                           the index with it when done; scripts/run.sh uses this so the app
+#                           answers at once with the packaged model and switches over by itself
 model_dir="${PEEL_MODEL:-.peel-model}"
+reason=""
 if [ ! -f "$model_dir/adapt_info.json" ]; then
-  echo "Adapting the embedding model to the bundled corpus (once, ~16 minutes on 2 cores) …" >&2
-  .venv/bin/peel adapt --out "$model_dir"
+  reason="Adapting the embedding model to the bundled corpus"
 elif [ -z "${PEEL_MODEL:-}" ] && ! .venv/bin/python -c "import sys; from index.models.adapt import is_current; sys.exit(0 if is_current('$model_dir') else 1)"; then
-  echo "The adapted model in $model_dir was made from an older base; adapting all-mpnet-base-v2 (once, ~16 minutes on 2 cores) …" >&2
-  .venv/bin/peel adapt --out "$model_dir"
-  echo "Indexes built with the old model must be rebuilt once: .venv/bin/peel ingest --rebuild [PATH…]" >&2
+  reason="The adapted model in $model_dir was made from an older base; adapting all-mpnet-base-v2"
+fi
+if [ -n "$reason" ]; then
+  if [ -n "${PEEL_SKIP_ADAPT:-}" ]; then
+    echo "PEEL_SKIP_ADAPT is set: not adapting the model; indexes use the packaged all-MiniLM-L6-v2 (later: .venv/bin/peel adapt --reindex)" >&2
+  elif [ "${PEEL_ADAPT:-now}" = "background" ]; then
+    if .venv/bin/python -c "import sys; from index.models.adapt_status import read_status; s = read_status('$model_dir'); sys.exit(0 if s and s.running else 1)"; then
+      echo "Adaptation is already running in the background (log: .peel-adapt.log)." >&2
+    else
+      echo "$reason in the background (~16 minutes on 2 cores; log: .peel-adapt.log). Meanwhile the app answers with the packaged model, then switches over by itself." >&2
+      nohup nice -n 10 .venv/bin/peel adapt --out "$model_dir" --reindex -q > .peel-adapt.log 2>&1 &
+    fi
+  else
+    echo "$reason (once, ~16 minutes on 2 cores) …" >&2
+    .venv/bin/peel adapt --out "$model_dir"
+    if [ -d "${PEEL_INDEX:-.peel-index}" ]; then
+      echo "Indexes built with another model must be rebuilt once: .venv/bin/peel ingest --rebuild [PATH…]" >&2
+    fi
+  fi
 fi

@@ -20,7 +20,8 @@ from index.engine.searcher import MODES  # noqa: E402
 from index.records import Answer, Hit  # noqa: E402
 from search_app import export  # noqa: E402
 from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
-from index.paths import default_data_paths, default_index_dir, default_model  # noqa: E402
+from index.models.adapt_status import read_status, serving_model  # noqa: E402
+from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir  # noqa: E402
 from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
 from index import library  # noqa: E402
 from ingest import uploads  # noqa: E402
@@ -40,10 +41,19 @@ CSS = """
 """
 
 
-@st.cache_resource(show_spinner=False)
-def get_searcher(index_dir: str):
-    """One Searcher per process, shared by every session and rerun."""
+@st.cache_resource(show_spinner=False, max_entries=2)
+def get_searcher(index_dir: str, version: int = 0):
+    """One Searcher per process and index version, shared by every session and rerun: an
+    index swapped in by another process (a background adaptation) is opened on the next run."""
     return api.open_index(Path(index_dir))
+
+
+def index_version(index_dir: Path) -> int:
+    """Changes whenever a new index is swapped in at ``index_dir``."""
+    try:
+        return (index_dir / "manifest.json").stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def build_index_with_progress(index_dir: Path) -> None:
@@ -65,7 +75,7 @@ def load_searcher():
     try:
         if not api.index_exists(index_dir):
             build_index_with_progress(index_dir)
-        return get_searcher(str(index_dir))
+        return get_searcher(str(index_dir), index_version(index_dir))
     except (api.IndexOpenError, ValueError, OSError) as exc:  # a plain message, never a traceback
         st.error(md_inert(str(exc)))
         st.stop()
@@ -121,6 +131,36 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
         year_from=year_range[0] if use_years else None, year_to=year_range[1] if use_years else None,
         forces=force, doc_types=doc_type, doc_ids=doc_ids,
     )
+
+
+def model_panel(searcher, index_dir: Path) -> None:
+    """Which model answers, and how far a background adaptation is (refreshed every few
+    seconds while it runs; the app switches to the rebuilt index when it is done)."""
+    st.caption(md_inert(f"Model: {serving_model(searcher.manifest.get('model', {}))}"))
+    status = read_status(default_model_dir())
+    if status is None:
+        return
+    shown = index_version(index_dir)
+
+    @st.fragment(run_every=5 if status.running else None)
+    def progress() -> None:
+        now = read_status(default_model_dir()) or status
+        if now.state == "done" and index_version(index_dir) != shown:
+            st.rerun(scope="app")
+        if now.running and now.state == "adapting":
+            eta = now.eta_seconds()
+            left = f", about {max(1, round(eta / 60))} min left" if eta else ""
+            st.progress(now.step / now.steps if now.steps else 0.0,
+                        text=f"Adapting {now.base_model.split('/')[-1]} to these reports in the background: "
+                             f"step {now.step} of {now.steps or '…'}{left}")
+            st.caption("Answers use the model above until then; the app switches over by itself.")
+        elif now.running:
+            st.progress(1.0, text="Rebuilding the index with the adapted model…")
+        elif now.state == "failed" or now.stalled:
+            st.warning(md_inert(f"Adapting the model did not finish ({now.message or 'its process stopped'}). "
+                                "Answers use the model above. Run `.venv/bin/peel adapt --reindex` to try again."))
+
+    progress()
 
 
 # -- adding reports -------------------------------------------------------------------
@@ -307,6 +347,7 @@ def main() -> None:
     st.query_params.from_dict(params_to_query(params))
     with st.sidebar:
         add_reports(searcher, default_index_dir())
+        model_panel(searcher, default_index_dir())
 
     if not params.q.strip():
         st.info("Type a question, e.g. *what did inspectors say about the 101 line?*")

@@ -14,11 +14,26 @@ from pathlib import Path
 
 from index.engine import filters as filters_mod
 from index.engine.searcher import MODES
-from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir
-
+from index.paths import (
+    default_data_paths,
+    default_index_dir,
+    default_model,
+)
+from search_app import cli_adapt
 from search_app.terminal import (
-    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, console, esc, fail, keep_interrupts, print_json, progress_bar,
-    print_skipped, shell_quote, staged_progress, stop_if_interrupted, write_failed,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    console,
+    esc,
+    fail,
+    keep_interrupts,
+    print_json,
+    print_skipped,
+    progress_bar,
+    shell_quote,
+    staged_progress,
+    write_failed,
 )
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a hub
@@ -104,52 +119,6 @@ def _open(args: argparse.Namespace):
 
 
 # -- adapt ----------------------------------------------------------------------------
-def cmd_adapt(args: argparse.Namespace) -> int:
-    keep_interrupts()
-    from dataclasses import replace
-
-    from rich.progress import TextColumn
-
-    from index.models.adapt import AdaptSettings, adapt_model
-    from ingest.chunking import ChunkerSettings
-    from ingest.pipeline import load_corpus
-
-    paths = args.paths or default_data_paths()
-    out_dir = args.out or default_model_dir()
-    err = console(stderr=True)
-    quiet = args.json or args.quiet
-    if args.max_steps is not None and args.max_steps < 1:
-        return fail("--max-steps must be at least 1", EXIT_USAGE)
-    result = load_corpus(paths, ChunkerSettings())
-    for s in result.skipped:
-        err.print(f"  skipped {s.path}: {s.reason}", markup=False)
-    if not result.chunks:
-        return fail(f"nothing to learn from under {', '.join(map(str, paths))}: no readable reports")
-    settings = replace(AdaptSettings(), max_steps=args.max_steps)
-    with progress_bar(err, quiet, TextColumn("loss {task.fields[loss]}")) as bar:
-        task = bar.add_task("Adapting the model", total=None, loss="…")
-
-        def tick(step: int, steps: int, loss: float) -> None:
-            bar.update(task, completed=step, total=steps, loss=f"{loss:.3f}")
-            stop_if_interrupted()
-
-        try:
-            info = adapt_model(result.chunks, out_dir, base_model=args.base, settings=settings, progress=tick)
-        except ValueError as exc:  # also ModelNotFoundError: a base that is not there
-            return fail(str(exc))
-        except OSError as exc:
-            return fail(f"the model could not be written to {out_dir} ({exc.strerror or exc})")
-    info = {"model": str(out_dir), **info}
-    if args.json:
-        print_json(info)
-    else:
-        out = console()
-        out.print(f"Adapted model written to {esc(out_dir)}: {info['n_pairs']} training pairs from "
-                  f"{info['n_chunks']} chunks, {info['steps']} steps in {info['train_seconds']:.0f}s.")
-        out.print("New indexes use it. Rebuild the current one with: peel ingest --rebuild")
-    return EXIT_PARTIAL if result.skipped else EXIT_OK
-
-
 # -- ingest ---------------------------------------------------------------------------
 def cmd_ingest(args: argparse.Namespace) -> int:
     keep_interrupts()  # first: a signal during the imports below must not leave debris
@@ -332,13 +301,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
 # -- app ------------------------------------------------------------------------------
 def cmd_app(args: argparse.Namespace) -> int:
     import subprocess
+    import threading
+    import webbrowser
 
     app = Path(__file__).resolve().parent / "app.py"
     env = dict(os.environ, PEEL_INDEX=str(_index_dir(args)))
+    # Headless always: a Streamlit that opens the browser itself first asks for an e-mail
+    # address in the terminal. The project's .streamlit/config.toml says the same (and no
+    # usage statistics); the flags make it hold from any folder.
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
            "--server.address", args.host, "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
-           "--server.headless", "true" if args.headless else "false"]
-    console(stderr=True).print(f"Starting the app on http://{args.host}:{args.port} (Ctrl-C to stop)")
+           "--server.headless", "true"]
+    url = f"http://{args.host}:{args.port}"
+    console(stderr=True).print(f"Starting the app on {url} (Ctrl-C to stop)")
+    if args.browser:
+        threading.Timer(3.0, webbrowser.open, args=(url,)).start()
     return subprocess.call(cmd, env=env)
 
 
@@ -367,23 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_library.add_arguments(s, sub)  # peel ingest --add, peel remove
 
-    s = sub.add_parser("adapt", help="adapt the embedding model to the corpus (unsupervised, CPU, minutes)",
-                       description="Fine-tune all-mpnet-base-v2 on pairs made from the corpus text itself "
-                       "(a sentence vs the rest of its passage; a section heading vs its text) and save it "
-                       "where `peel ingest` and the app pick it up. No labels are used. Deterministic: the same "
-                       "corpus gives the same weights. ~16 minutes on two cores for the bundled corpus "
-                       "(--base all-MiniLM-L6-v2: ~3 minutes, lower retrieval quality). Rebuild the index "
-                       "afterwards (peel ingest --rebuild).")
-    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="files or folders (default: the bundled corpus, or $PEEL_DATA)")
-    s.add_argument("--out", type=Path, default=None,
-                   help="model folder to write (default: $PEEL_MODEL, else .peel-model in the project folder)")
-    s.add_argument("--base", default=None, metavar="MODEL",
-                   help="model to start from: all-mpnet-base-v2 (default), all-MiniLM-L6-v2, or a "
-                   "sentence-transformers model folder")
-    s.add_argument("--max-steps", type=int, default=None, help="stop after this many training steps (for a quick try)")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    _add_json(s)
-    s.set_defaults(func=cmd_adapt)
+    cli_adapt.add_arguments(sub)
 
     s = sub.add_parser("chunks", help="print the chunked corpus (JSON Lines with --json)",
                        description="Every chunk with its heading path, metadata and source offsets. "
@@ -431,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("app", help="open the Streamlit app")
     s.add_argument("--port", type=int, default=8501)
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--headless", action="store_true", help="don't open a browser")
+    s.add_argument("--browser", action="store_true", help="also open the app in the default web browser")
+    s.add_argument("--headless", action="store_true", help=argparse.SUPPRESS)  # the default now; old scripts pass it
     _add_index(s)
     s.set_defaults(func=cmd_app)
     return p

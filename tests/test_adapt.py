@@ -132,3 +132,36 @@ def test_adapt_names_a_base_model_that_is_not_there(tmp_path):
     assert run.returncode == 1
     said = " ".join(run.stderr.split())
     assert "nope is not a folder" in said and "all-mpnet-base-v2" in said and not (tmp_path / "model").exists()
+
+
+def test_adapt_reindex_rebuilds_the_index_with_the_new_model_and_says_so(tmp_path):
+    from index.models.adapt_status import read_status
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kent.txt").write_text("Custody\n\n" + CUSTODY + "\n\nCall handling\n\n" + CALLS + "\n")
+    model, index = tmp_path / "model", tmp_path / "idx"
+    run = subprocess.run([sys.executable, "-m", "search_app.cli", "adapt", str(corpus), "--base", MINILM,
+                          "--max-steps", "1", "--out", str(model), "--reindex", "--index", str(index), "--json"],
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr
+    said = json.loads(run.stdout)
+    assert said["index"] == str(index) and said["index_chunks"] >= 1
+    manifest = json.loads((index / "manifest.json").read_text())
+    assert Path(manifest["model"]["path"]) == model.resolve()
+    status = read_status(model)
+    assert status.state == "done" and status.step == status.steps == 1 and not status.running
+
+
+def test_a_failed_adaptation_is_reported_where_the_app_looks(tmp_path):
+    from index.models.adapt_status import read_status
+
+    run = subprocess.run([sys.executable, "-m", "search_app.cli", "adapt", "--base", str(tmp_path / "nope"),
+                          "--out", str(tmp_path / "model"), "--reindex", "--index", str(tmp_path / "idx"), "-q"],
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1
+    status = read_status(tmp_path / "model")
+    assert status.state == "failed" and "nope is not a folder" in " ".join(status.message.split())
+    assert not (tmp_path / "idx").exists()

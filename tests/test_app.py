@@ -99,3 +99,39 @@ def test_first_run_builds_the_index_and_renders_document_markup_inert(tmp_path, 
     cards = " ".join(_cards(at))
     assert "&lt;script&gt;alert(" in cards
     assert "<script" not in cards and "<img" not in cards
+
+
+def test_the_app_names_its_model_follows_a_background_adaptation_and_switches_index(tmp_path, monkeypatch):
+    import os
+
+    from index import api
+    from index.models.adapt_status import AdaptStatus, write_status
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "custody-note.txt").write_text(HOSTILE_TXT, encoding="utf-8")
+    index_dir, model_dir = tmp_path / "index", tmp_path / "model"
+    api.build([corpus], index_dir, model=None)
+    monkeypatch.setenv("PEEL_INDEX", str(index_dir))
+    monkeypatch.setenv("PEEL_MODEL", str(model_dir))
+    write_status(model_dir, AdaptStatus("adapting", base_model="sentence-transformers/all-mpnet-base-v2",
+                                        step=3, steps=38, pid=os.getpid()))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "Model: all-MiniLM-L6-v2 (packaged, not adapted)" in captions.replace("\\", "")
+    bars = [p for p in at.sidebar.get("progress")]
+    assert any("all-mpnet-base-v2" in str(p.proto) and "step 3 of 38" in str(p.proto) for p in bars)
+
+    # the background job swaps in a new index and says it is done: the next run opens it
+    (corpus / "victims-note.txt").write_text("Supporting victims\n\n" + "Victims of crime are told how their "
+                                             "case is progressing by a named officer in every district.\n")
+    api.build([corpus], index_dir, model=None)
+    write_status(model_dir, AdaptStatus("done", base_model="sentence-transformers/all-mpnet-base-v2",
+                                        step=38, steps=38, pid=os.getpid()))
+    at.run()
+    assert not at.exception, at.exception
+    documents = next(m for m in at.sidebar.multiselect if m.label == "Documents")
+    assert any("victims" in str(o).lower() for o in documents.options)
+    assert not [p for p in at.sidebar.get("progress")]
