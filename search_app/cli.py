@@ -371,10 +371,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_query_options(s)
     s.set_defaults(func=cmd_ask)
 
-    s = sub.add_parser("export", help="cited passages as CSV, JSON Lines or Markdown")
+    s = sub.add_parser("export", help="cited passages as CSV, JSON Lines or Markdown; their documents as BibTeX or RIS")
     s.add_argument("query")
-    s.add_argument("--format", choices=("csv", "jsonl", "md", "refs"), default="md",
-                   help="md: block quotes with citations and a references list (default); refs: the references list only")
+    s.add_argument("--format", choices=("csv", "jsonl", "md", "refs", "bib", "ris"), default="md",
+                   help="md: block quotes with citations and a references list (default); refs: the references "
+                   "list only; bib, ris: the cited documents as BibTeX or RIS, for a reference manager")
     s.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     _add_query_options(s, json_output=False)
     s.set_defaults(func=cmd_export)

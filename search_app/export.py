@@ -1,4 +1,5 @@
-"""Cited passages as CSV, JSON Lines and Markdown, ready for a spreadsheet or a paper."""
+"""Cited passages as CSV, JSON Lines and Markdown, ready for a spreadsheet or a paper; the
+cited documents as a references list, BibTeX or RIS (`search_app.bibliography`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ import json
 from typing import Any, Iterable
 
 from index.records import Hit
+from search_app import bibliography
 
-FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown", "refs": "text/markdown"}
-EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "md": "md", "refs": "references.md"}
-LABELS = {"csv": "CSV", "jsonl": "JSON Lines", "md": "Markdown", "refs": "References"}
+FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown", "refs": "text/markdown",
+           "bib": "application/x-bibtex", "ris": "application/x-research-info-systems"}
+EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "md": "md", "refs": "references.md", "bib": "bib", "ris": "ris"}
+LABELS = {"csv": "CSV", "jsonl": "JSON Lines", "md": "Markdown", "refs": "References", "bib": "BibTeX",
+          "ris": "RIS"}
 
 CSV_COLUMNS = [
     "rank", "score", "citation", "text", "doc_id", "title", "year", "doc_type", "force",
@@ -91,22 +95,25 @@ def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[d
     return "\n".join(out)
 
 
-def references(hits: list[Hit], documents: Iterable[dict[str, Any]] | None = None) -> str:
-    """A Markdown list with one entry per cited document (folded duplicates included)."""
+def cited_documents(hits: list[Hit], documents: Iterable[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The document record of every cited document (folded duplicates included), in the
+    order first cited; a document the index has no record of is described from its hit."""
     docs = _docs_by_id(documents)
     cited: list[str] = []
     for h in hits:
         for doc_id in [h.doc_id, *(d.get("doc_id") for d in h.also_in)]:
             if doc_id and doc_id not in cited:
                 cited.append(doc_id)
-    lines = []
-    for doc_id in cited:
-        doc = docs.get(doc_id) or next(
-            ({"doc_id": h.doc_id, "title": h.title, "years": h.years} for h in hits if h.doc_id == doc_id),
-            {"doc_id": doc_id, "title": doc_id},
-        )
-        lines.append(f"- {reference(doc)}")
-    return "\n".join(lines) + "\n"
+    return [docs.get(doc_id) or next(
+        ({"doc_id": h.doc_id, "title": h.title, "years": h.years, "doc_type": h.doc_type, "force": h.force}
+         for h in hits if h.doc_id == doc_id),
+        {"doc_id": doc_id, "title": doc_id},
+    ) for doc_id in cited]
+
+
+def references(hits: list[Hit], documents: Iterable[dict[str, Any]] | None = None) -> str:
+    """A Markdown list with one entry per cited document (folded duplicates included)."""
+    return "\n".join(f"- {reference(doc)}" for doc in cited_documents(hits, documents)) + "\n"
 
 
 def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
@@ -119,4 +126,8 @@ def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Itera
         return to_markdown(hits, query, documents)
     if fmt == "refs":
         return references(hits, documents)
+    if fmt == "bib":
+        return bibliography.to_bibtex(cited_documents(hits, documents))
+    if fmt == "ris":
+        return bibliography.to_ris(cited_documents(hits, documents))
     raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -31,7 +31,8 @@ def test_a_question_in_the_link_shows_cited_excerpts(app):
     assert all(re.search(r"\(\d{4}\) › ", c) for c in cites[:5])  # title (year) › section
     assert any("101" in c for c in _cards(at))
     assert [b.label for b in at.get("download_button")] == [
-        "Download CSV", "Download JSON Lines", "Download Markdown", "Download References"]
+        "Download CSV", "Download JSON Lines", "Download Markdown", "Download References", "Download BibTeX",
+        "Download RIS"]
 
 
 def test_filters_from_the_link_narrow_results(app):

@@ -104,3 +104,36 @@ def test_bad_url_parameters_give_messages_not_errors():
     assert p.year_from is None and p.mode == "hybrid" and p.k == 10
     assert len(problems) == 3
     assert any("Year range '2019-2016'" in m for m in problems)
+
+
+def test_bibtex_and_ris_hold_one_entry_per_cited_document_and_parse_back():
+    import bibtexparser
+    import rispy
+
+    docs = [*DOCS[:1], {**DOCS[1], "title": "Fire & Rescue: 100% of 2018_19", "doc_type": "peel-report",
+                        "force": "Essex Police"},
+            {**DOCS[2], "doc_type": "news"}]
+    bib = bibtexparser.loads(render(HITS, "bib", documents=docs))
+    entries = {e["ID"]: e for e in bib.entries}
+    assert list(entries) == ["doc-1", "doc-2", "web"]  # in the order cited, folded duplicate included
+    assert entries["doc-1"]["year"] == "2017" and entries["doc-1"]["url"] == "https://example.org/r1"
+    assert entries["doc-2"]["ENTRYTYPE"] == "techreport" and entries["doc-2"]["institution"] == "HMICFRS"
+    assert entries["doc-2"]["title"] == r"{Fire \& Rescue: 100\% of 2018\_19}"  # compiles in LaTeX
+    assert entries["doc-2"]["note"] == "Essex Police"
+    assert entries["web"]["ENTRYTYPE"] == "misc"
+
+    ris = rispy.loads(render(HITS, "ris", documents=docs))
+    assert [r["id"] for r in ris] == ["doc-1", "doc-2", "web"]
+    assert [r["type_of_reference"] for r in ris] == ["GEN", "RPRT", "NEWS"]
+    assert ris[1]["title"] == "Fire & Rescue: 100% of 2018_19" and ris[1]["publisher"] == "HMICFRS"
+    assert ris[0]["urls"] == ["https://example.org/r1"] and ris[0]["date"] == "2017/03/02"
+    assert not render(HITS, "ris", documents=docs).startswith("1.")
+
+
+def test_bibtex_keys_stay_unique_and_plain():
+    import bibtexparser
+
+    from search_app.bibliography import to_bibtex
+
+    bib = bibtexparser.loads(to_bibtex([{"doc_id": "a b/c", "title": "One"}, {"doc_id": "a-b-c", "title": "Two"}]))
+    assert [e["ID"] for e in bib.entries] == ["a-b-c", "a-b-c-2"]

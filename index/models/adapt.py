@@ -63,6 +63,10 @@ class AdaptSettings:
     min_positive_words: int = 15
     threads: int = 2
     max_steps: int | None = None  # stop early (tests); None: the whole epoch(s)
+    # Only the top ``train_layers`` transformer layers learn (None: every weight). The frozen
+    # lower layers keep no activations for backward and no optimiser state: less time and
+    # far less memory.
+    train_layers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -207,12 +211,11 @@ def adapt_model(
         schedule = [b for _ in range(settings.epochs) for b in _batches(pairs, settings.batch_size, rng)]
         if settings.max_steps is not None:
             schedule = schedule[: settings.max_steps]
+        trained = _trainable(model, settings.train_layers)
         no_decay = ("bias", "LayerNorm.weight")
         groups = [
-            {"params": [p for n, p in model.named_parameters() if not any(x in n for x in no_decay)],
-             "weight_decay": 0.01},
-            {"params": [p for n, p in model.named_parameters() if any(x in n for x in no_decay)],
-             "weight_decay": 0.0},
+            {"params": [p for n, p in trained if not any(x in n for x in no_decay)], "weight_decay": 0.01},
+            {"params": [p for n, p in trained if any(x in n for x in no_decay)], "weight_decay": 0.0},
         ]
         optimiser = torch.optim.AdamW(groups, lr=settings.learning_rate)
         scheduler = get_linear_schedule_with_warmup(optimiser, int(settings.warmup * len(schedule)), len(schedule))
@@ -222,7 +225,7 @@ def adapt_model(
             loss = loss_fn(features, None)
             optimiser.zero_grad()
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_([p for _, p in trained], 1.0)
             optimiser.step()
             scheduler.step()
             if progress:
@@ -250,6 +253,8 @@ def adapt_model(
         "pair_kinds": kinds,
         "steps": len(schedule),
         "train_seconds": round(train_seconds, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        "trained_parameters": sum(p.numel() for _, p in trained),
         "settings": asdict(settings),
         "torch": torch.__version__,
     }
@@ -260,6 +265,35 @@ def adapt_model(
     tmp.rename(out_dir)
     shutil.rmtree(old, ignore_errors=True)
     return info
+
+
+def _trainable(model, top_layers: int | None) -> list:
+    """(name, parameter) pairs that learn; every other parameter is frozen."""
+    params = list(model.named_parameters())
+    if top_layers is None:
+        return params
+    layer = re.compile(r"\.layer\.(\d+)\.")
+    numbers = [int(m.group(1)) for n, _ in params if (m := layer.search(n))]
+    if not numbers:
+        raise ValueError("train_layers needs a transformer with numbered layers")
+    first = max(numbers) + 1 - top_layers
+    out = []
+    for name, p in params:
+        m = layer.search(name)
+        learns = m is not None and int(m.group(1)) >= first
+        p.requires_grad_(learns)
+        if learns:
+            out.append((name, p))
+    return out
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident memory so far (Linux and macOS)."""
+    import resource
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 def is_current(model_dir: Path | str, base_model: str | None = None) -> bool:
