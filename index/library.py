@@ -10,8 +10,9 @@ Both start from the index's own chunks, documents and texts (only new files are 
 chunked), fold near-duplicates again over the combined chunks, and rebuild with
 `index.engine.build.build_index`: its embedding cache supplies every vector it already
 has, and its atomic swap means an interrupted add or remove leaves the previous index as
-it was. Both use the model the index was built with. One change at a time per index
-(a lock file ``.{name}.lock`` beside it), so two adds never lose each other's documents.
+it was. Both use the model the index was built with. One change at a time per index,
+full rebuilds included (`index.engine.folder.one_writer`), so two changes never lose each
+other's documents.
 """
 
 from __future__ import annotations

@@ -13,9 +13,11 @@ once.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -31,14 +33,17 @@ _WRITER_LOCKS_GUARD = threading.Lock()
 @contextlib.contextmanager
 def one_writer(index_dir: Path) -> Iterator[None]:
     """Serialise whatever changes one index (a rebuild, an add, a remove): threads of this
-    process (the app's sessions) by a lock, processes by ``flock`` on ``.{name}.lock``
-    beside the index, so a rebuild and an add never lose each other's documents. (Not the
-    parent folder's lock, which only the swap holds.) Not re-entrant."""
-    key = str(Path(index_dir).resolve())
+    process (the app's sessions) by a lock, processes by ``flock`` on a lock file named
+    after the index's path in the system's temp folder, so a rebuild and an add never lose
+    each other's documents and nothing is left beside the user's index. (Not the parent
+    folder's lock, which only the swap holds.) Not re-entrant."""
+    key = str(Path(index_dir).expanduser().resolve())
     with _WRITER_LOCKS_GUARD:
         lock = _WRITER_LOCKS.setdefault(key, threading.Lock())
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    with lock, flock(index_dir.parent / f".{index_dir.name}.lock", create=True):
+    folder = Path(tempfile.gettempdir()) / "peel-search-locks"
+    folder.mkdir(exist_ok=True)
+    name = hashlib.sha256(key.encode()).hexdigest()[:24]
+    with lock, flock(folder / f"{name}.lock", create=True):
         yield
 
 
