@@ -43,6 +43,16 @@ def check(queries, searcher) -> list[str]:
     return problems
 
 
+def _figure_scores(queries, searcher, split: str):
+    """Figure precision and recall on the questions with figure labels (None if there are none)."""
+    from evals.figures import evaluate_figures
+    from index import api
+
+    if not any(q.figures and (split == "all" or q.split == split) for q in queries):
+        return None
+    return evaluate_figures(queries, lambda question: api.ask(searcher, question).figures, split)
+
+
 def load_floor() -> dict[str, float]:
     return json.loads(FLOOR_PATH.read_text(encoding="utf-8")) if FLOOR_PATH.is_file() else {}
 
@@ -120,6 +130,10 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         tuning = tune_fusion(queries, searcher.chunks, rankings,
                              lambda b, d, **p: fuse([b, d], **p), grid, metric="mrr@10", k=args.k)
     paths = write_report(result, args.out, tuning=tuning)
+    figures = _figure_scores(queries, searcher, args.split)
+    if figures is not None:
+        paths["figures"] = Path(paths["json"]).with_name(f"figures-{args.split}.json")
+        paths["figures"].write_text(json.dumps(figures.to_dict(), indent=2) + "\n", encoding="utf-8")
 
     floor_failures = below_floor(result.scores, load_floor()) if args.floor else []
     if args.json:
@@ -128,6 +142,7 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
         if tuning is not None:
             data["fusion_tuning"] = tuning.to_dict()
         data["floor_failures"] = floor_failures
+        data["figures"] = figures.to_dict() if figures is not None else None
         print(json.dumps(data, default=str))
     else:
         metrics = ["hit_rate@5", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
@@ -143,6 +158,13 @@ def run(args: argparse.Namespace, open_index: Callable[[argparse.Namespace], Any
             out.print(table)
         for mode, cov in result.year_coverage.items():
             out.print(f"temporal year coverage@{args.k} [{mode}]: {json.dumps(cov, default=str)}", markup=False)
+        if figures is not None:
+            precision = "n/a" if figures.precision is None else f"{figures.precision:.3f}"
+            out.print(f"figures of change-over-time answers: precision {precision} ({figures.right} of "
+                      f"{figures.judged} judged), recall {figures.recall:.3f} of {figures.labelled} labelled",
+                      markup=False)
+            for e in figures.errors:
+                out.print(f"  figure error: {e}", markup=False)
         if tuning is not None:
             out.print(f"fusion tuned on dev: {tuning.params} (dev {tuning.metric} {tuning.dev_score:.3f}); "
                       f"see the report for the test split", markup=False)

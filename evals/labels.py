@@ -51,6 +51,18 @@ class RelevantPhrase:
 
 
 @dataclass(frozen=True)
+class FigureLabel:
+    """A figure a change-over-time answer should state: ``value`` as written, in the sentence
+    of ``doc_id`` holding ``phrase``, speaking of ``period``. A labelled sentence has every
+    figure it states labelled, so anything else read from it is an error."""
+
+    doc_id: str
+    phrase: str
+    value: str
+    period: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class Query:
     """One labelled question. ``relevant`` is empty exactly when ``kind == 'unanswerable'``."""
 
@@ -60,6 +72,7 @@ class Query:
     split: str
     relevant: tuple[RelevantPhrase, ...] = ()
     years: tuple[int, ...] = ()
+    figures: tuple[FigureLabel, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -81,6 +94,9 @@ class Query:
         }
         if self.years:
             d["years"] = list(self.years)
+        if self.figures:
+            d["figures"] = [{"doc_id": f.doc_id, "phrase": f.phrase, "value": f.value, "period": list(f.period)}
+                            for f in self.figures]
         return d
 
 
@@ -144,9 +160,29 @@ def _parse_query(obj: object, where: str) -> tuple[Query | None, list[str]]:
             except (TypeError, ValueError):
                 errors.append(f"{tag}: year {y!r} is not an integer")
 
+    figures = _parse_figures(obj.get("figures", []) or [], tag, errors)
     if errors:
         return None, errors
-    return Query(qid, query, kind, split, tuple(relevant), tuple(sorted(set(years)))), []
+    return Query(qid, query, kind, split, tuple(relevant), tuple(sorted(set(years))), figures), []
+
+
+def _parse_figures(raw: object, tag: str, errors: list[str]) -> tuple[FigureLabel, ...]:
+    if not isinstance(raw, list):
+        errors.append(f"{tag}: figures must be a list")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            label = FigureLabel(str(item["doc_id"]).strip(), " ".join(str(item["phrase"]).split()),
+                                " ".join(str(item["value"]).split()), tuple(sorted(int(y) for y in item["period"])))
+        except (KeyError, TypeError, ValueError):
+            errors.append(f"{tag}: figures[{i}] needs doc_id, phrase, value and a period of years")
+            continue
+        if not (label.doc_id and label.value and label.period) or label.value not in label.phrase:
+            errors.append(f"{tag}: figures[{i}]: value {label.value!r} must appear in its phrase")
+            continue
+        out.append(label)
+    return tuple(out)
 
 
 def load_queries(path: str | Path = QUERIES_PATH) -> list[Query]:
@@ -206,10 +242,11 @@ def check_phrases(queries: Iterable[Query], doc_texts: Mapping[str, str]) -> lis
     keys = {doc_id: alnum_key(text) for doc_id, text in doc_texts.items()}
     problems: list[str] = []
     for q in queries:
-        for r in q.relevant:
+        for r in [*q.relevant, *q.figures]:
+            key = alnum_key(r.phrase)
             if r.doc_id not in keys:
                 problems.append(f"{q.qid}: unknown document {r.doc_id}: '{_short(r.phrase)}'")
-            elif r.key not in keys[r.doc_id]:
+            elif key not in keys[r.doc_id]:
                 problems.append(f"{q.qid}: phrase not found in {r.doc_id}: '{_short(r.phrase)}'")
     return problems
 

@@ -127,6 +127,31 @@ class Evidence:
 
 
 @dataclass
+class Figure:
+    """One quantity a sentence states: its words, its value, what it counts and when.
+
+    ``source_text[start:end] == value``; ``citation`` and ``chunk_id`` say where the sentence
+    is (set when the figure comes from an answer's evidence)."""
+
+    value: str
+    number: float | None
+    kind: str  # "count" | "percent" | "money" | "duration" | "rate"
+    measure: str
+    period: list[int]
+    period_from: str  # "sentence" | "passage" | "document"
+    sentence: str
+    start: int
+    end: int
+    chunk_id: str = ""
+    citation: Citation | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["citation"] = self.citation.to_dict() if self.citation else None
+        return d
+
+
+@dataclass
 class Answer:
     """The answer view: evidence sentences, grouped by year when the question asks about change."""
 
@@ -139,9 +164,12 @@ class Answer:
     # (every group when ``strong`` is False)
     weak_groups: list[str] = field(default_factory=list)
     message: str | None = None  # notes for the user (years read from the question, …)
+    # change-over-time answers: the quantities their evidence states, each with its period
+    figures: list[Figure] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "figures": [f.to_dict() for f in self.figures],
             "question": self.question,
             "strong": self.strong,
             "temporal": self.temporal,

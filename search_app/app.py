@@ -15,17 +15,31 @@ import streamlit as st
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from index import api  # noqa: E402
+from index import (
+    api,  # noqa: E402
+    library,  # noqa: E402
+)
 from index.engine.searcher import MODES  # noqa: E402
-from index.records import Answer, Hit  # noqa: E402
-from search_app import export  # noqa: E402
-from search_app.params import MAX_K, MIN_K, SearchParams, params_from_query, params_to_query  # noqa: E402
 from index.models.adapt_status import read_status, serving_model  # noqa: E402
-from index.paths import default_data_paths, default_index_dir, default_model, default_model_dir  # noqa: E402
-from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
-from index import library  # noqa: E402
+from index.paths import (  # noqa: E402
+    default_data_paths,
+    default_index_dir,
+    default_model,
+    default_model_dir,
+)
+from index.records import Answer, Hit  # noqa: E402
 from ingest import uploads  # noqa: E402
 from ingest.records import DocumentMeta  # noqa: E402
+from search_app import export  # noqa: E402
+from search_app.figures_view import figure_table, table_html  # noqa: E402
+from search_app.params import (  # noqa: E402
+    MAX_K,
+    MIN_K,
+    SearchParams,
+    params_from_query,
+    params_to_query,
+)
+from search_app.render import highlight_html, query_stems, sentence_spans_in, term_spans  # noqa: E402
 
 st.set_page_config(page_title="peel-search", page_icon="🔎", layout="wide")
 
@@ -37,6 +51,8 @@ CSS = """
 .peel-answer {background: #fff3b0; padding: 0 1px;}
 .peel-also {color: #666; font-size: 0.85rem; margin-top: 0.3rem;}
 .peel-weak {border-left: 4px solid #c77c00; padding-left: 0.6rem;}
+.peel-figures {border-collapse: collapse; margin-bottom: 0.8rem;}
+.peel-figures th, .peel-figures td {border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left;}
 </style>
 """
 
@@ -294,7 +310,8 @@ def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
             _html.escape(f"{d.get('title')} ({d.get('year')})") for d in hit.also_in) + "</div>"
     weak = " peel-weak" if not answer.strong else ""
     st.markdown(
-        f'<div class="peel-card{weak}"><div class="peel-cite">{hit.rank}. {_html.escape(hit.citation.label())}</div>'
+        f'<div class="peel-card{weak}" id="{card_anchor(hit)}"><div class="peel-cite">{hit.rank}. '
+        f'{_html.escape(hit.citation.label())}</div>'
         f'<div class="peel-text">{body}</div>{also}</div>',
         unsafe_allow_html=True,
     )
@@ -308,15 +325,30 @@ def card(hit: Hit, answer: Answer, stems, key: str, searcher) -> bool:
     return ticked
 
 
+def card_anchor(hit: Hit) -> str:
+    """The id of a passage card, for links to it."""
+    return f"passage-{hit.rank}"
+
+
 def timeline(answer: Answer, stems) -> None:
     import html as _html
 
     import pandas as pd
 
     groups = [(label, ev) for label, ev in answer.groups if ev]
+    if answer.figures:
+        st.subheader("Figures by period")
+        st.caption("As the reports state them; hover for the sentence, click for its passage.")
+        periods, rows = figure_table(answer.figures)
+        anchors = {h.chunk_id: card_anchor(h) for h in answer.hits}
+        st.markdown(table_html(periods, rows, anchors), unsafe_allow_html=True)
+        for row in rows:
+            series = row.series()
+            if series:
+                st.caption(md_inert(f"{row.label}, as stated for each period"))
+                st.line_chart(pd.DataFrame({"year": [y for y, _ in series], row.label[:40]: [v for _, v in series]})
+                              .set_index("year"), height=180)
     st.subheader("Evidence over time")
-    chart = pd.DataFrame({"year": [g[0] for g in groups], "passages": [len(g[1]) for g in groups]}).set_index("year")
-    st.bar_chart(chart, height=160)
     cols = st.columns(len(groups)) if groups else []
     for col, (label, evidence) in zip(cols, groups):
         with col:
@@ -383,7 +415,7 @@ def main() -> None:
     for col, fmt in zip(cols, export.FORMATS):
         col.download_button(
             f"Download {export.LABELS[fmt]}",
-            data=export.render(chosen, fmt, query=params.q, documents=searcher.documents()),
+            data=export.render(chosen, fmt, query=params.q, documents=searcher.documents(), figures=answer.figures),
             file_name=f"peel-evidence.{export.EXTENSIONS[fmt]}",
             mime=export.FORMATS[fmt],
             key=f"dl-{fmt}",

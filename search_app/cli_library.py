@@ -10,8 +10,18 @@ import time
 from pathlib import Path
 
 from search_app.terminal import (
-    EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, console, esc, fail, keep_interrupts, print_json, progress_bar,
-    print_skipped, staged_progress, write_failed,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    console,
+    esc,
+    fail,
+    keep_interrupts,
+    print_json,
+    print_skipped,
+    progress_bar,
+    staged_progress,
+    write_failed,
 )
 
 

@@ -8,7 +8,8 @@ import io
 import json
 from typing import Any, Iterable
 
-from index.records import Hit
+from index.query.periods import period_label
+from index.records import Figure, Hit
 from search_app import bibliography
 
 FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson", "md": "text/markdown", "refs": "text/markdown",
@@ -76,11 +77,30 @@ def reference(doc: dict[str, Any]) -> str:
     return entry
 
 
-def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
-    """Each excerpt as a block quote followed by its full citation, then a references list."""
+def figures_markdown(figures: list[Figure]) -> str:
+    """The figures of a change-over-time answer as a Markdown table: period, figure as
+    written, what it counts, and the sentence's citation with the figure's offsets."""
+    def cell(text: str) -> str:
+        return " ".join(text.split()).replace("|", "\\|")
+
+    rows = ["| period | figure | measure | source |", "|---|---|---|---|"]
+    for f in figures:
+        cite = f.citation.label() if f.citation else ""
+        rows.append(f"| {period_label(f.period)} | {cell(f.value)} | {cell(f.measure)} | "
+                    f"{cell(cite)} [chars {f.start}–{f.end}] |")
+    return "\n".join(rows) + "\n"
+
+
+def to_markdown(hits: list[Hit], query: str | None = None, documents: Iterable[dict[str, Any]] | None = None,
+                figures: list[Figure] | None = None) -> str:
+    """Each excerpt as a block quote followed by its full citation, then a references list;
+    a change-over-time answer's figures first, as a table."""
     out = []
     if query:
         out.append(f"# Evidence: {query}\n")
+    if figures:
+        out.append("## Figures by period\n")
+        out.append(figures_markdown(figures))
     for h in hits:
         out.append(_quote(h.text))
         out.append("")
@@ -116,14 +136,15 @@ def references(hits: list[Hit], documents: Iterable[dict[str, Any]] | None = Non
     return "\n".join(f"- {reference(doc)}" for doc in cited_documents(hits, documents)) + "\n"
 
 
-def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Iterable[dict[str, Any]] | None = None) -> str:
-    """Hits in one of FORMATS."""
+def render(hits: list[Hit], fmt: str, query: str | None = None, documents: Iterable[dict[str, Any]] | None = None,
+           figures: list[Figure] | None = None) -> str:
+    """Hits in one of FORMATS (``figures``: a change-over-time answer's, in the Markdown)."""
     if fmt == "csv":
         return to_csv(hits)
     if fmt == "jsonl":
         return to_jsonl(hits)
     if fmt == "md":
-        return to_markdown(hits, query, documents)
+        return to_markdown(hits, query, documents, figures)
     if fmt == "refs":
         return references(hits, documents)
     if fmt == "bib":

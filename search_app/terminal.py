@@ -72,7 +72,13 @@ def stop_if_interrupted() -> None:
 
 def progress_bar(console, quiet: bool, detail):
     """A transient progress bar on ``console``: description, bar, n/total, ``detail``, time."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), detail,
                     TimeElapsedColumn(), console=console, disable=quiet, transient=True)

@@ -52,6 +52,23 @@ def test_change_over_time_question_gets_a_timeline_in_year_order(app):
     assert "215" in timeline and "212" in timeline  # the 2016 and the 2018 figures side by side
 
 
+def test_change_over_time_figures_are_a_table_linking_each_cell_to_its_passage(app):
+    at = app(q="how did DVPO use change 2016-2018?")
+    assert "Figures by period" in [s.value for s in at.subheader]
+    table = next(m.value for m in at.markdown if 'class="peel-figures"' in m.value)
+    header = re.findall(r"<th>([^<]*)</th>", table.split("</thead>")[0])
+    assert header[:4] == ["measure", "2016", "2017", "2018"]
+    links = re.findall(r'<a href="#(passage-\d+)" title="([^"]*)">([^<]+)</a>', table)
+    by_value = {value: (target, title) for target, title, value in links}
+    for value, words in (("215", "Applications for 215"), ("186", "186 being granted"),
+                         ("196", "from 196 in 2017"), ("212", "to 212 in 2018")):
+        target, title = by_value[value]
+        assert words in title  # the cell's tooltip is its sentence, with the citation
+        card = next(m.value for m in at.markdown if f'id="{target}"' in m.value)
+        assert words.split()[-1] in card  # and it links to the passage holding it
+    assert at.get("vega_lite_chart")  # the stated series as a line chart
+
+
 def test_unanswerable_question_says_no_strong_evidence(app):
     at = app(q="What is the salary of a chief constable in Scotland?")
     assert any("No strong evidence found" in w.value for w in at.warning)

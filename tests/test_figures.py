@@ -35,13 +35,13 @@ def test_a_count_in_millions_is_one_figure():
 
 
 def test_percentages_in_three_spellings():
-    found = figs("About 14 percent of victims, 9 per cent of witnesses and 31% of staff replied.")
+    found = figs("About 14 percent of victims, 9 per cent of witnesses and 31% of staff were positive.")
     assert [(f.value, f.number, f.kind) for f in found] == [
         ("14 percent", 14.0, "percent"),
         ("9 per cent", 9.0, "percent"),
         ("31%", 31.0, "percent"),
     ]
-    assert [f.measure for f in found] == ["victims", "witnesses", "staff replied"]
+    assert [f.measure for f in found] == ["victims", "witnesses", "staff"]
 
 
 def test_a_percentage_of_101_callers_keeps_the_service_name_in_its_measure():
@@ -82,6 +82,24 @@ def test_durations_in_other_units_and_a_list_of_them_stays_apart():
     assert {f.kind for f in found} == {"duration"}
 
 
+def test_hard_wrapped_lines_do_not_split_a_figure():
+    found = figs("Officers flagged 6.3 \npercent of reports and waited 12 \nminutes on average.")
+    assert [(f.value, f.kind, f.number) for f in found] == [
+        ("6.3 \npercent", "percent", 6.3),
+        ("12 \nminutes", "duration", 720.0),
+    ]
+
+
+def test_a_range_is_one_figure_without_a_single_number():
+    (f,) = figs("Cases are heard within 10–14 days.")
+    assert (f.value, f.kind, f.number) == ("10–14 days", "duration", None)
+
+
+def test_a_period_frame_is_not_a_duration():
+    found = figs("In the 12 months to June 2017, the unit seized 46 vehicles.")
+    assert [(f.value, f.period) for f in found] == [("46", [2017])]
+
+
 def test_rates_keep_their_denominator_in_the_value_and_do_not_count_it():
     found = figs("Recorded crime stood at 12 per 1,000 population, against 3.5 per 100 elsewhere.")
     assert [(f.value, f.number, f.kind) for f in found] == [
@@ -116,10 +134,31 @@ def test_a_rate_said_of_a_noun_before_it():
         "(2) The force should review its approach.",
         "See page 12 of the report.",
         "The Policing and Crime Act 2017 changed bail.",
+        "Powers under section 136 (2) were used.",
+        "14 Leicestershire Police did not supply data.",
+        "Protecting vulnerable people\t17",
+        "Rates are shown per 1,000 population.",
+        "The campaign covers appropriate use of 999 / 101 in winter.",
+        "Wednesday, March 14, 2018",
     ],
 )
 def test_these_numbers_are_not_figures(sentence):
     assert figs(sentence) == []
+
+
+def test_the_forces_of_england_and_wales_are_context():
+    found = figs("The Home Office gave £20 million to the 43 England and Wales police forces.")
+    assert [f.value for f in found] == ["£20 million"]
+
+
+def test_outcome_codes_are_not_counts_but_the_closures_are():
+    found = figs("The force closed 18,204 cases under outcomes 15 and 16 in the year to 31 March 2019.")
+    assert [(f.value, f.period) for f in found] == [("18,204", [2019])]
+
+
+def test_a_service_number_before_a_plural_noun_is_a_count():
+    found = figs("The team trained 101 volunteers.")
+    assert [(f.value, f.measure) for f in found] == [("101", "volunteers")]
 
 
 def test_the_number_of_forces_is_context_but_other_counts_beside_it_stay():
@@ -202,6 +241,29 @@ def test_a_bracketed_restatement_does_not_cut_a_figure_from_its_year():
     ]
 
 
+def test_a_baseline_or_a_deadline_does_not_date_a_figure():
+    found = figs("This was a 9% rise on 2016, and 80 more staff are due by the end of March 2021.", passage=(2017,))
+    assert [(f.value, f.period, f.period_from) for f in found] == [
+        ("9%", [2017], "passage"),
+        ("80", [2017], "passage"),
+    ]
+
+
+def test_a_bracketed_figure_glosses_the_year_before_it():
+    found = figs("Offences rose from 2014/15 (836 offences) to the same period in 2015/16 (1,113).", passage=(2016,))
+    assert [(f.value, f.period) for f in found] == [("836", [2014, 2015]), ("1,113", [2015, 2016])]
+
+
+def test_a_year_in_brackets_belongs_to_the_figure_in_them():
+    found = figs("In June 2018 the wait was 6 seconds (it was 11 seconds in June 2017).", passage=(2018,))
+    assert [(f.value, f.period) for f in found] == [("6 seconds", [2018]), ("11 seconds", [2017])]
+
+
+def test_a_relative_year_is_read_against_the_passage():
+    found = figs("The force had 2,310 staff in 2019, up from 2,150 the previous year.", passage=(2019,))
+    assert [(f.value, f.period) for f in found] == [("2,310", [2019]), ("2,150", [2018])]
+
+
 def test_a_passage_of_two_consecutive_years_is_one_inspection():
     (f,) = figs("The force employs 1,020 staff.", passage=(2018, 2019), document=(2016, 2019))
     assert (f.period, f.period_from) == ([2018, 2019], "passage")
@@ -260,4 +322,5 @@ def test_to_dict_carries_every_field():
     (f,) = figs("The force employs 1,020 staff.")
     d = f.to_dict()
     assert d["value"] == "1,020" and d["number"] == 1020.0 and d["kind"] == "count"
-    assert set(d) == {"value", "number", "kind", "measure", "period", "period_from", "sentence", "start", "end"}
+    assert set(d) == {"value", "number", "kind", "measure", "period", "period_from", "sentence", "start", "end",
+                      "chunk_id", "citation"}

@@ -27,7 +27,13 @@ from typing import Any, Protocol, Sequence
 
 import numpy as np
 
-from index.answers.terms import PHRASE_WEIGHT, SentenceFeatures, Terms, features, present
+from index.answers.terms import (
+    PHRASE_WEIGHT,
+    SentenceFeatures,
+    Terms,
+    features,
+    present,
+)
 from index.query.glossary import Glossary
 from index.records import Hit
 from ingest.sentences import evidence_spans, is_heading_like, n_words, span_text

@@ -29,12 +29,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from index.answers.scoring import EvidenceSource, Passage, is_strong, quantity_pattern, score_sentences
+from index.answers.figures import extract_figures
+from index.answers.scoring import (
+    EvidenceSource,
+    Passage,
+    is_strong,
+    quantity_pattern,
+    score_sentences,
+)
 from index.answers.terms import Terms, highlights, query_terms
 from index.query.glossary import Glossary
-from index.query.periods import hit_period, period_key, period_label
+from index.query.periods import evidence_period, hit_period, period_key, period_label
 from index.query.prepare import PreparedQuery
-from index.records import Answer, Evidence, Hit
+from index.records import Answer, Evidence, Figure, Hit
 from ingest.records import alnum_key
 from ingest.sentences import is_heading_like, n_words, source_span
 
@@ -44,6 +51,7 @@ ALL_YEARS = "All years"
 NEIGHBOUR_RATIO = 0.85  # a neighbour this close to the best sentence is shown as context
 SECOND_RATIO = 0.88  # a second sentence of the same passage
 KEEP_RATIO = 0.75  # evidence below this share of the group's best is dropped
+FIGURE_SENTENCES = 6  # per period: close sentences whose figures the answer tabulates
 
 
 @dataclass
@@ -208,6 +216,41 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
             if not group_strong:
                 weak_groups.append(label)
     strong = bool(groups) and is_strong(passages)
+    figures = _figures(by_group, prepared, sources, searcher, terms, qg) if by_period and strong else []
     return Answer(strong=strong, groups=groups, weak_groups=weak_groups if strong else [lb for lb, _ in groups],
-                  **answer)
+                  figures=figures, **answer)
+
+
+def _figures(by_group: dict[str, list[_Pick]], prepared: PreparedQuery, sources: dict[str, str | None],
+             searcher: EvidenceSource, terms: Terms, glossary: Glossary) -> list[Figure]:
+    """The quantities stated by each period's close evidence (up to ``FIGURE_SENTENCES`` sentences
+    scoring ≥ ``KEEP_RATIO`` of the period's best and naming a term of the question), read from
+    the source text itself so every figure's offsets are exact; figures dated outside the
+    question's time frame are left out."""
+    out: list[Figure] = []
+    seen: set[tuple[str, int]] = set()
+    for picks in by_group.values():
+        picks = sorted(picks, key=lambda pk: -pk.score)
+        if not picks:
+            continue
+        for pk in [p for p in picks if p.score >= KEEP_RATIO * picks[0].score][:FIGURE_SENTENCES]:
+            hit = pk.passage.hit
+            if hit.doc_id not in sources:
+                sources[hit.doc_id] = searcher.doc_text(hit.doc_id)
+            source = sources[hit.doc_id]
+            a, b = pk.passage.spans[pk.idx]
+            if not highlights(hit.text[a:b], terms, glossary):
+                continue
+            start, end, exact = source_span(hit.text, hit.char_start, hit.char_end, (a, b), source)
+            sentence = source[start:end] if exact and source is not None else hit.text[a:b]
+            # a passage's own years stand in for an undated figure only where they are its
+            # evidence period (a document holding several inspections); elsewhere they are
+            # mostly look-backs ("our 2015 report") and the document's period is the figure's
+            for f in extract_figures(sentence, start, evidence_period(hit.years, hit.doc_years), hit.doc_years):
+                if (hit.doc_id, f.start) in seen or not prepared.in_time_frame(f.period):
+                    continue
+                seen.add((hit.doc_id, f.start))
+                f.chunk_id, f.citation = hit.chunk_id, hit.citation
+                out.append(f)
+    return sorted(out, key=lambda f: (period_key(f.period), f.citation.doc_id if f.citation else "", f.start))
 
