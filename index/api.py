@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from index.answers import select_evidence
-from index.engine.filters import Filters
 from index.engine.files import IndexOpenError, index_exists
+from index.engine.filters import Filters
 from index.query.glossary import default_glossary
 from index.query.parse import parse_query
 from index.query.prepare import NO_WORDS, prepare_query
@@ -93,10 +93,10 @@ def search_many(
 
 
 def ask(searcher, question: str, *, k: int = 10, filters: Filters | None = None, mode: str = "hybrid",
-        max_sentences: int = 6) -> Answer:
+        max_sentences: int = 6, by: str | None = None) -> Answer:
     """Verbatim evidence sentences with citations from `search`'s top ``k`` passages; grouped
-    by period for questions about change over time."""
-    prepared = prepare_query(searcher, question, filters)
+    by period for questions about change over time, or force by force with ``by="force"``."""
+    prepared = prepare_query(searcher, question, filters, by=by)
     hits = retrieve(searcher, prepared, k=k, mode=mode)
     return select_evidence(searcher, prepared, hits, max_sentences=max_sentences)
 

@@ -24,14 +24,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
+from index.engine.build import BuildReport, build_index
+from index.engine.files import (
+    IndexOpenError,
+    index_exists,
+    read_chunks,
+    read_texts,
+    rebuild_hint,
+    replace_problem,
+)
+from index.engine.folder import folder_lock, one_writer, recover
+from index.engine.layout import DOCUMENTS, MANIFEST, read_json
 from ingest.dedup import mark_near_duplicates
 from ingest.pipeline import Skipped, discover, load_corpus
 from ingest.records import Chunk, DocumentMeta
-
-from index.engine.build import BuildReport, build_index
-from index.engine.files import IndexOpenError, index_exists, read_chunks, read_texts, rebuild_hint, replace_problem
-from index.engine.folder import folder_lock, one_writer, recover
-from index.engine.layout import DOCUMENTS, MANIFEST, read_json
 
 __all__ = ["AddResult", "RemoveResult", "LibraryError", "UnknownDocumentError", "add", "remove", "document_ids"]
 

@@ -166,10 +166,12 @@ class Answer:
     message: str | None = None  # notes for the user (years read from the question, …)
     # change-over-time answers: the quantities their evidence states, each with its period
     figures: list[Figure] = field(default_factory=list)
+    group_by: str = ""  # "period", "force", or "" when the evidence is one group ("All years")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "figures": [f.to_dict() for f in self.figures],
+            "group_by": self.group_by,
             "question": self.question,
             "strong": self.strong,
             "temporal": self.temporal,

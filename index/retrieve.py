@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol, Sequence
 
 from index.engine.filters import Filters
+from index.query.groups import cover_forces
 from index.query.periods import cover_periods
 from index.query.prepare import PreparedQuery
 from index.records import Hit
@@ -35,7 +36,8 @@ def retrieve(searcher: Retriever, prepared: PreparedQuery, k: int = 10, mode: st
     The question's text goes to both retrievers, its glossary expansions to BM25 and to the
     dense query; passages that speak of the years or forces it names are raised. A question
     answered period by period also has the best passages of each period in its time frame
-    kept in the top k (`index.query.periods.cover_periods`).
+    kept in the top k (`index.query.periods.cover_periods`); one compared force by force, the
+    best passages of each force (`index.query.groups.cover_forces`).
     """
     if prepared.empty or k <= 0:
         return []
@@ -46,4 +48,6 @@ def retrieve(searcher: Retriever, prepared: PreparedQuery, k: int = 10, mode: st
                            priors=prepared.priors)
     if prepared.by_period and hits:
         hits = cover_periods(searcher, prepared, hits, k, mode)
+    elif prepared.by_force and hits:
+        hits = cover_forces(searcher, prepared, hits, k, mode)
     return hits

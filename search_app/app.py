@@ -142,10 +142,13 @@ def sidebar(searcher, params: SearchParams) -> SearchParams:
         doc_ids = st.multiselect("Documents", list(titles), default=[d for d in params.doc_ids if d in titles],
                                  format_func=lambda d: titles[d])
         k = st.slider("Passages", MIN_K, MAX_K, params.k)
+        by_force = len(forces) >= 2 and st.checkbox(
+            "Compare forces side by side", value=params.by == "force",
+            help="each force's best evidence in its own column; choose the forces with the Force filter")
     return SearchParams(
         q=params.q, mode=mode, k=k,
         year_from=year_range[0] if use_years else None, year_to=year_range[1] if use_years else None,
-        forces=force, doc_types=doc_type, doc_ids=doc_ids,
+        forces=force, doc_types=doc_type, doc_ids=doc_ids, by="force" if by_force else "",
     )
 
 
@@ -348,13 +351,13 @@ def timeline(answer: Answer, stems) -> None:
                 st.caption(md_inert(f"{row.label}, as stated for each period"))
                 st.line_chart(pd.DataFrame({"year": [y for y, _ in series], row.label[:40]: [v for _, v in series]})
                               .set_index("year"), height=180)
-    st.subheader("Evidence over time")
+    st.subheader("Evidence by force" if answer.group_by == "force" else "Evidence over time")
     cols = st.columns(len(groups)) if groups else []
     for col, (label, evidence) in zip(cols, groups):
         with col:
             st.markdown(f"#### {_html.escape(label)}")
             if label in answer.weak_groups:
-                st.caption("No close match for this period — nearest passage")
+                st.caption(f"No close match for this {answer.group_by or 'period'} — nearest passage")
             for e in evidence:
                 sentence = html_text(e.sentence)
                 text = highlight_html(sentence, [], term_spans(sentence, stems))
@@ -388,7 +391,7 @@ def main() -> None:
         st.info(api.query_message(params.q) + " e.g. *what did inspectors say about the 101 line?*")
         return
 
-    answer = api.ask(searcher, params.q, k=params.k, filters=params.filters(), mode=params.mode)
+    answer = api.ask(searcher, params.q, k=params.k, filters=params.filters(), mode=params.mode, by=params.by or None)
     stems = query_stems(params.q, api.query_terms(params.q))
     if not answer.hits:
         st.warning(md_inert(answer.message) if answer.message else "No passages match these filters.")
@@ -398,7 +401,7 @@ def main() -> None:
     if not answer.strong:
         st.warning("No strong evidence found. The passages below are the nearest the corpus has; "
                    "they may not answer the question.")
-    elif answer.temporal:
+    elif (answer.temporal and answer.group_by == "period") or answer.group_by == "force":
         timeline(answer, stems)
 
     st.subheader("Passages")

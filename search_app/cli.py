@@ -267,7 +267,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from search_app.answer_text import format_answer_text
 
     searcher = _open(args)
-    answer = api.ask(searcher, args.question, k=args.k, filters=_filters(args), mode=args.mode)
+    answer = api.ask(searcher, args.question, k=args.k, filters=_filters(args), mode=args.mode, by=args.by)
     if args.json:
         print_json(answer.to_dict())
         return EXIT_OK
@@ -368,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "shows for the same question, filters and mode), each with its citation; grouped by "
                        "period when the question is about change over time.")
     s.add_argument("question")
+    s.add_argument("--by", choices=("period", "force"), default=None,
+                   help="group the evidence: force = each force's best evidence side by side (with --force to "
+                   "choose which); default: by period when the question asks about change over time")
     _add_query_options(s)
     s.set_defaults(func=cmd_ask)
 

@@ -23,6 +23,7 @@ class SearchParams:
     forces: list[str] = field(default_factory=list)
     doc_types: list[str] = field(default_factory=list)
     doc_ids: list[str] = field(default_factory=list)
+    by: str = ""  # "force": forces side by side; "": by period when the question asks about change
 
     def filters(self) -> Filters | None:
         if self.year_from is None and self.year_to is None and not (self.forces or self.doc_types or self.doc_ids):
@@ -82,6 +83,11 @@ def params_from_query(query: dict[str, Any]) -> tuple[SearchParams, list[str]]:
     p.forces = _as_list(query.get("force"))
     p.doc_types = _as_list(query.get("type"))
     p.doc_ids = _as_list(query.get("doc"))
+    by = _first(query.get("by"))
+    if by == "force":
+        p.by = by
+    elif by:
+        problems.append(f"Unknown grouping '{by[:20]}' in the link; use by=force to compare forces.")
     return p, problems
 
 
@@ -104,4 +110,6 @@ def params_to_query(p: SearchParams) -> dict[str, str]:
         out["type"] = ",".join(p.doc_types)
     if p.doc_ids:
         out["doc"] = ",".join(p.doc_ids)
+    if p.by:
+        out["by"] = p.by
     return out

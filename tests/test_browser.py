@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import tomllib
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -155,3 +156,29 @@ def test_an_uploaded_report_is_indexed_and_answers_in_chromium(bundled_index, tm
     entry = tomllib.loads((data / "uploads" / "manifest.toml").read_text(encoding="utf-8"))["document"]
     assert [(e["file"], e["force"]) for e in entry] == [("drones.md", "Avalon Constabulary")]
     assert sorted(p.name for p in (data / "uploads").iterdir()) == ["drones.md", "manifest.toml"]
+
+
+def test_forces_side_by_side_in_chromium(tmp_path):
+    """A corpus of three forces: the comparison shows one column per force, and the Force
+    filter narrows the columns."""
+    _need_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.multi_force import QUESTION, build
+
+    index = build(tmp_path)
+    with _streamlit(index, tmp_path / "streamlit.log") as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            query = urllib.parse.urlencode({"q": QUESTION, "by": "force"})
+            page.goto(f"{url}/?{query}", timeout=120_000)
+            expect(page.get_by_text("Evidence by force")).to_be_visible(timeout=180_000)
+            for force in ("Dorset Police", "Kent Police", "Surrey Police"):
+                expect(page.get_by_role("heading", name=force, exact=True)).to_be_visible()
+            page.goto(f"{url}/?{query}&force=Kent+Police,Surrey+Police", timeout=120_000)
+            expect(page.get_by_text("Evidence by force")).to_be_visible(timeout=180_000)
+            expect(page.get_by_role("heading", name="Kent Police", exact=True)).to_be_visible()
+            assert page.get_by_role("heading", name="Dorset Police", exact=True).count() == 0
+        finally:
+            browser.close()

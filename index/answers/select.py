@@ -39,6 +39,7 @@ from index.answers.scoring import (
 )
 from index.answers.terms import Terms, highlights, query_terms
 from index.query.glossary import Glossary
+from index.query.groups import NO_FORCE, force_label
 from index.query.periods import evidence_period, hit_period, period_key, period_label
 from index.query.prepare import PreparedQuery
 from index.records import Answer, Evidence, Figure, Hit
@@ -153,6 +154,9 @@ def _forces_in_scope(searcher: EvidenceSource, prepared: PreparedQuery) -> set[s
 
 
 def _passages(hits: list[Hit], prepared: PreparedQuery) -> list[Passage]:
+    if prepared.by_force:
+        return [Passage(h, i, force_label(h), (force_label(h) == NO_FORCE, force_label(h)))
+                for i, h in enumerate(hits, start=1)]
     if not prepared.by_period:
         return [Passage(h, i, ALL_YEARS, (0,)) for i, h in enumerate(hits, start=1)]
     # the periods shown are those of the question's time frame; passages of other periods
@@ -171,6 +175,7 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
     if prepared.empty or not hits:
         return Answer(strong=False, groups=[], **answer)
     by_period = prepared.by_period
+    grouped = by_period or prepared.by_force
     passages = _passages(hits, prepared)
     glossary = prepared.glossary
     terms = query_terms(prepared.parsed, glossary)
@@ -186,7 +191,7 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
     for p in passages:
         keys[p.group] = p.group_key
         by_group.setdefault(p.group, []).extend(_picks(p, per_passage))
-    cap = max(1, max_sentences) if not by_period else max(2, min(3, math.ceil(max_sentences / max(1, len(by_group)))))
+    cap = max(1, max_sentences) if not grouped else max(2, min(3, math.ceil(max_sentences / max(1, len(by_group)))))
     seen: list[str] = []
     sources: dict[str, str | None] = {}
     groups: list[tuple[str, list[Evidence]]] = []
@@ -197,7 +202,7 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
             continue
         top = picks[0].score
         group_strong = is_strong([p for p in passages if p.group == label])
-        group_cap = cap if group_strong or not by_period else 1  # a period with no close match: its nearest sentence
+        group_cap = cap if group_strong or not grouped else 1  # a group with no close match: its nearest sentence
         chosen: list[Evidence] = []
         for pk in picks:
             if len(chosen) >= group_cap or (chosen and pk.score < KEEP_RATIO * top):
@@ -217,8 +222,9 @@ def select_evidence(searcher: EvidenceSource, prepared: PreparedQuery, hits: lis
                 weak_groups.append(label)
     strong = bool(groups) and is_strong(passages)
     figures = _figures(by_group, prepared, sources, searcher, terms, qg) if by_period and strong else []
+    group_by = "period" if by_period else "force" if prepared.by_force else ""
     return Answer(strong=strong, groups=groups, weak_groups=weak_groups if strong else [lb for lb, _ in groups],
-                  figures=figures, **answer)
+                  figures=figures, group_by=group_by, **answer)
 
 
 def _figures(by_group: dict[str, list[_Pick]], prepared: PreparedQuery, sources: dict[str, str | None],

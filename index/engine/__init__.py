@@ -6,10 +6,16 @@ It sits below `index.query` and `index.answers` and imports neither.
 """
 
 from index.engine.build import BuildReport, build_index
-from ingest.records import corpus_fingerprint
-from index.engine.files import IndexOpenError, index_exists, open_index, read_chunks, replace_problem
+from index.engine.files import (
+    IndexOpenError,
+    index_exists,
+    open_index,
+    read_chunks,
+    replace_problem,
+)
 from index.engine.filters import Filters, parse_year_range
 from index.engine.searcher import MODES, Searcher
+from ingest.records import corpus_fingerprint
 
 __all__ = [
     "MODES",

@@ -17,8 +17,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ingest.records import Chunk, corpus_fingerprint
-
 from index.engine import bm25 as bm25_mod
 from index.engine import dense as dense_mod
 from index.engine import sentence_vectors as evidence_mod
@@ -46,6 +44,7 @@ from index.engine.layout import (
     write_json,
 )
 from index.models.embedder import Embedder, load_model
+from ingest.records import Chunk, corpus_fingerprint
 
 
 @dataclass

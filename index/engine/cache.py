@@ -14,7 +14,14 @@ from typing import Sequence
 
 import numpy as np
 
-from index.engine.layout import CACHE_KEYS, CACHE_VECTORS, FORMAT_VERSION, MANIFEST, read_json, write_json
+from index.engine.layout import (
+    CACHE_KEYS,
+    CACHE_VECTORS,
+    FORMAT_VERSION,
+    MANIFEST,
+    read_json,
+    write_json,
+)
 
 
 def cache_key(model_id: str, text: str) -> str:

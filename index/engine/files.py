@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.records import Chunk
-
 from index.engine import bm25 as bm25_mod
 from index.engine import dense as dense_mod
 from index.engine import sentence_vectors as evidence_mod
@@ -31,6 +29,7 @@ from index.engine.layout import (
 )
 from index.models.embedder import Embedder, load_model
 from index.models.weights import ModelNotFoundError
+from ingest.records import Chunk
 
 
 class IndexOpenError(Exception):

@@ -25,7 +25,6 @@ from typing import Iterator
 from index.engine.layout import MANIFEST
 from ingest.locks import flock
 
-
 _WRITER_LOCKS: dict[str, threading.Lock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
 

@@ -18,14 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ingest.records import Chunk
-
 from index.engine import fusion as fusion_mod
 from index.engine.bm25 import query_tokens
-from index.models.embedder import Embedder
-from index.engine.filters import FilterIndex, Filters
-from index.records import Hit
 from index.engine.files import IndexFiles, open_index
+from index.engine.filters import FilterIndex, Filters
+from index.models.embedder import Embedder
+from index.records import Hit
+from ingest.records import Chunk
 
 MODES = ("hybrid", "bm25", "dense")
 FUSIONS = ("rrf", "weighted")

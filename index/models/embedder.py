@@ -273,7 +273,12 @@ class Embedder:
         report = progress if callable(progress) else None
         bar = None
         if progress is True:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TimeRemainingColumn,
+            )
 
             bar = Progress("Embedding passages", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                            transient=True)

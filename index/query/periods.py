@@ -16,6 +16,7 @@ import weakref
 from typing import Any, Callable, Sequence
 
 from index.engine.filters import Filters
+from index.query.groups import merge_picks
 from index.query.parse import ParsedQuery
 from index.records import Hit
 
@@ -146,24 +147,5 @@ def cover_periods(searcher: Any, prepared: Any, hits: list[Hit], k: int, mode: s
                  if tuple(hit_period(h)) == period] for restricted in searches]
         picks += [h for rank in range(PERIOD_QUOTA) for run in runs for h in run[rank:rank + 1]][:PERIOD_QUOTA]
 
-    def ids(h: Hit) -> set[str]:
-        return {h.chunk_id, *(d.get("chunk_id") for d in h.also_in)}
-
-    result = list(hits[:k])
-    shown = set().union(*(ids(h) for h in result)) if result else set()
-    pick_ids = set().union(*(ids(p) for p in picks)) if picks else set()
-    for pick in picks:
-        if ids(pick) & shown:
-            continue
-        removable = [i for i, h in enumerate(result) if not (ids(h) & pick_ids)]
-        if len(result) >= k:
-            if not removable:
-                break
-            dropped = result.pop(removable[-1])
-            shown -= ids(dropped)
-        result.append(pick)
-        shown |= ids(pick)
-    for rank, h in enumerate(result, start=1):
-        h.rank = rank
-    return result
+    return merge_picks(hits, picks, k)
 

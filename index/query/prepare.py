@@ -58,6 +58,7 @@ class PreparedQuery:
     forces: tuple[str, ...] = ()  # canonical forces the question names, when they are used
     priors: tuple[tuple[Filters, float], ...] = field(default=())
     notes: tuple[str, ...] = ()
+    by_force: bool = False  # answered force by force (`peel ask --by force`), not period by period
 
     @property
     def empty(self) -> bool:
@@ -81,7 +82,7 @@ class PreparedQuery:
 
     @property
     def by_period(self) -> bool:
-        return by_period(self.parsed)
+        return by_period(self.parsed) and not self.by_force
 
     @property
     def message(self) -> str | None:
@@ -108,15 +109,19 @@ def _question_forces(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.name for m in find_forces(text, force_context=True)))
 
 
-def prepare_query(searcher: QuerySource, question: str, filters: Filters | dict | None = None) -> PreparedQuery:
+def prepare_query(searcher: QuerySource, question: str, filters: Filters | dict | None = None,
+                  by: str | None = None) -> PreparedQuery:
     """Parse ``question`` against ``searcher``'s glossary: its years and forces become
-    priors (unless an explicit filter sets them), and notes say how they were used."""
+    priors (unless an explicit filter sets them), and notes say how they were used.
+    ``by="force"`` answers it force by force (``None``: by period when it asks about change)."""
+    if by not in (None, "period", "force"):
+        raise ValueError(f"cannot answer by {by!r}: choose period or force")
     if isinstance(filters, dict):
         filters = Filters(**filters)
     glossary = glossary_for(searcher)
     parsed = parse_query(question, glossary)
     if parsed.empty:
-        return PreparedQuery(question, parsed, glossary, filters, notes=(NO_WORDS,))
+        return PreparedQuery(question, parsed, glossary, filters, notes=(NO_WORDS,), by_force=by == "force")
     docs = searcher.documents()
     notes: list[str] = []
     priors: list[tuple[Filters, float]] = []
@@ -158,4 +163,7 @@ def prepare_query(searcher: QuerySource, question: str, filters: Filters | dict 
             notes.append(f"No document with id {', '.join(repr(d[:80]) for d in unknown[:5])} in this index.")
     if parsed.truncated:
         notes.append(f"The question is {len(question):,} characters long; only the first {MAX_QUERY_CHARS:,} were searched.")
-    return PreparedQuery(question, parsed, glossary, filters, years, forces, tuple(priors), tuple(notes))
+    if by == "force" and len({d.get("force") for d in docs if d.get("force")}) < 2:
+        notes.append("Only one force in this index: nothing to compare side by side.")
+    return PreparedQuery(question, parsed, glossary, filters, years, forces, tuple(priors), tuple(notes),
+                         by_force=by == "force")
