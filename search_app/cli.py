@@ -319,6 +319,21 @@ def cmd_app(args: argparse.Namespace) -> int:
     return subprocess.call(cmd, env=env)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from index.api import index_exists
+    from search_app.serve import create_app
+
+    index_dir = _index_dir(args)
+    if not index_exists(index_dir):
+        return fail(f"no index at {index_dir}: build one with peel ingest [PATH…] --index {index_dir}")
+    console(stderr=True).print(f"Serving {esc(index_dir)} on http://{args.host}:{args.port} "
+                               f"(API docs at /docs; Ctrl-C to stop)")
+    uvicorn.run(create_app(index_dir), host=args.host, port=args.port, log_level="warning")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="peel",
@@ -392,6 +407,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_index(s)
     _add_json(s)
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("serve", help="the HTTP JSON API over the index (FastAPI; docs at /docs)",
+                       description="GET/POST /search and /ask, GET /export, /documents, /health and /version, "
+                       "returning what --json prints. Run several (any port, any machine sharing the index "
+                       "folder) behind a load balancer: each follows rebuilds of the folder between requests.")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    _add_index(s)
+    s.set_defaults(func=cmd_serve)
 
     s = sub.add_parser("app", help="open the Streamlit app")
     s.add_argument("--port", type=int, default=8501)
