@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -100,7 +101,16 @@ class _Current:
         except OSError:
             return 0
 
-    def get(self):
+    def get(self, response: Response | None = None):
+        """The searcher to answer with; ``response`` gets an ``X-Peel-Index`` header naming
+        the index version (its build time and corpus fingerprint) that answered."""
+        searcher = self._open()
+        if response is not None:
+            m = searcher.manifest
+            response.headers["X-Peel-Index"] = f"{m.get('created')} {str(m.get('corpus_fingerprint'))[:16]}"
+        return searcher
+
+    def _open(self):
         stamp = self._stamp()
         with self._lock:
             if self._searcher is None or stamp != self._version:
@@ -118,12 +128,12 @@ def create_app(index_dir: Path) -> FastAPI:
                   "inspection reports. Every passage and sentence is verbatim, with its citation.")
     current = _Current(Path(index_dir))
 
-    def _search(p: SearchRequest) -> dict[str, Any]:
-        return api.search(current.get(), p.q, k=p.k, mode=p.mode, filters=p.filters()).to_dict()
+    def _search(p: SearchRequest, response: Response) -> dict[str, Any]:
+        return api.search(current.get(response), p.q, k=p.k, mode=p.mode, filters=p.filters()).to_dict()
 
-    def _ask(p: AskRequest) -> dict[str, Any]:
+    def _ask(p: AskRequest, response: Response) -> dict[str, Any]:
         by = p.by.value if p.by else None
-        return api.ask(current.get(), p.q, k=p.k, mode=p.mode, filters=p.filters(), by=by).to_dict()
+        return api.ask(current.get(response), p.q, k=p.k, mode=p.mode, filters=p.filters(), by=by).to_dict()
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -145,22 +155,22 @@ def create_app(index_dir: Path) -> FastAPI:
         return [{k: sorted(v) if isinstance(v, set) else v for k, v in d.items()} for d in current.get().documents()]
 
     @app.get("/search")
-    def search_get(params: SearchRequest = Depends(_search_params)) -> dict[str, Any]:
+    def search_get(response: Response, params: SearchRequest = Depends(_search_params)) -> dict[str, Any]:
         """The top k passages, as `peel search --json`."""
-        return _search(params)
+        return _search(params, response)
 
     @app.post("/search")
-    def search_post(params: SearchRequest) -> dict[str, Any]:
-        return _search(params)
+    def search_post(params: SearchRequest, response: Response) -> dict[str, Any]:
+        return _search(params, response)
 
     @app.get("/ask")
-    def ask_get(params: AskRequest = Depends(_ask_params)) -> dict[str, Any]:
+    def ask_get(response: Response, params: AskRequest = Depends(_ask_params)) -> dict[str, Any]:
         """Cited evidence sentences (and figures, for change questions), as `peel ask --json`."""
-        return _ask(params)
+        return _ask(params, response)
 
     @app.post("/ask")
-    def ask_post(params: AskRequest) -> dict[str, Any]:
-        return _ask(params)
+    def ask_post(params: AskRequest, response: Response) -> dict[str, Any]:
+        return _ask(params, response)
 
     @app.get("/export", response_class=PlainTextResponse)
     def export_get(params: SearchRequest = Depends(_search_params), format: Format = Query(Format.md)):

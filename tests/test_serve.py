@@ -104,3 +104,45 @@ def test_a_rebuilt_index_is_served_without_a_restart(tmp_path):
         ids = sorted(d["doc_id"] for d in httpx.get(f"{url}/documents", timeout=30).json())
         assert ids == ["kent-peel-2018", "surrey-peel-2018"]
         assert "Dorset" not in httpx.get(f"{url}/search", params={"q": "body-worn video"}, timeout=60).text
+
+
+def test_queries_during_a_rebuild_are_each_answered_by_one_complete_index(tmp_path):
+    """Threads keep asking while a rebuild swaps a new index in: every answer names the one
+    index version that answered (X-Peel-Index), and its passages all belong to that version."""
+    import threading
+
+    from tests.multi_force import build
+
+    index = build(tmp_path)
+    corpus = tmp_path / "corpus"
+    with _serve(index) as url:
+        old = httpx.get(f"{url}/search", params={"q": "stop and search"}, timeout=60).headers["X-Peel-Index"]
+        seen: list[tuple[str, set[str]]] = []
+        failures: list[int] = []
+        stop = threading.Event()
+
+        def ask() -> None:
+            with httpx.Client(timeout=60) as client:
+                while not stop.is_set():
+                    r = client.get(f"{url}/search", params={"q": "stop and search powers", "k": 10})
+                    if r.status_code != 200:
+                        failures.append(r.status_code)
+                        continue
+                    seen.append((r.headers["X-Peel-Index"], {h["doc_id"] for h in r.json()["hits"]}))
+
+        threads = [threading.Thread(target=ask) for _ in range(3)]
+        for t in threads:
+            t.start()
+        (corpus / "dorset-peel-2018.md").unlink()
+        api.build([corpus], index, model=None)
+        time.sleep(2)
+        stop.set()
+        for t in threads:
+            t.join(timeout=120)
+    assert not failures
+    versions = {v for v, _ in seen}
+    assert old in versions and len(versions) == 2  # the old one, then the new one
+    for version, docs in seen:
+        if version != old:
+            assert "dorset-peel-2018" not in docs  # the new index has no Dorset: never mixed in
+    assert any("dorset-peel-2018" in docs for v, docs in seen if v == old)

@@ -1,5 +1,6 @@
 """``select_evidence``: the best verbatim sentences of the retrieved passages, with citations,
-grouped by period for questions answered period by period.
+grouped by period for questions answered period by period (or by force, when asked to compare
+forces), and for change questions the figures those sentences state (`_figures`).
 
 1. Every sentence of every retrieved passage is scored (`index.answers.scoring`).
 2. Per passage the best sentence is the evidence; a neighbour is shown as context

@@ -74,6 +74,9 @@ class AdaptSettings:
     # loss over the whole batch of in-batch negatives, computed ``mini_batch`` texts at a
     # time, so activations for only that many are held. None: the plain loss.
     mini_batch: int | None = None
+    # Word pieces a training text is cut to (None: the model's own limit, 384 for MPNet).
+    # Attention costs grow with its square; indexing still embeds whole passages.
+    max_seq_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -215,6 +218,9 @@ def adapt_model(
     try:
         with _quiet_transformers():
             model = SentenceTransformer(str(base_path), device="cpu")
+        full_length = model.max_seq_length
+        if settings.max_seq_length:
+            model.max_seq_length = min(full_length, settings.max_seq_length)
         prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
         loss_fn = _mnrl(model, settings.mini_batch)
         schedule = [b for _ in range(settings.epochs) for b in _batches(pairs, settings.batch_size, rng)]
@@ -243,6 +249,7 @@ def adapt_model(
             if progress:
                 progress(step, len(schedule), float(loss.item()))
         model.eval()
+        model.max_seq_length = full_length  # the saved model embeds whole passages
         train_seconds = time.perf_counter() - t0
 
         tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
