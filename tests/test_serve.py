@@ -133,9 +133,14 @@ def test_queries_during_a_rebuild_are_each_answered_by_one_complete_index(tmp_pa
         threads = [threading.Thread(target=ask) for _ in range(3)]
         for t in threads:
             t.start()
+        deadline = time.monotonic() + 120
+        while len(seen) < 6 and time.monotonic() < deadline:  # answers from the old index first
+            time.sleep(0.05)
         (corpus / "dorset-peel-2018.md").unlink()
         api.build([corpus], index, model=None)
-        time.sleep(2)
+        n = len(seen)
+        while len(seen) < n + 6 and time.monotonic() < deadline:  # and then from the new one
+            time.sleep(0.05)
         stop.set()
         for t in threads:
             t.join(timeout=120)
