@@ -165,3 +165,21 @@ def test_a_failed_adaptation_is_reported_where_the_app_looks(tmp_path):
     status = read_status(tmp_path / "model")
     assert status.state == "failed" and "nope is not a folder" in " ".join(status.message.split())
     assert not (tmp_path / "idx").exists()
+
+
+def test_only_the_top_layers_learn_when_asked(tmp_path):
+    """train_layers=1: the embeddings and every lower layer keep the base weights exactly."""
+    from safetensors.numpy import load_file
+
+    from index.models.weights import resolve_model
+
+    out = tmp_path / "top1"
+    info = adapt_model(CHUNKS, out, base_model=MINILM, settings=replace(TINY, train_layers=1, mini_batch=2))
+    base = load_file(str(resolve_model(MINILM)[1] / "model.safetensors"))
+    tuned = load_file(str(out / "model.safetensors"))
+    top = max(int(k.split("layer.")[1].split(".")[0]) for k in tuned if "layer." in k)
+    changed = {k for k in tuned if not np.array_equal(tuned[k], base[k.removeprefix("0.auto_model.")] if k not in base
+                                                       else base[k])}
+    assert changed and all(f"layer.{top}." in k for k in changed)
+    assert info["trained_parameters"] < sum(v.size for v in tuned.values()) / 4
+    assert info["peak_rss_mb"] > 0
