@@ -40,6 +40,11 @@ fi
 #                           the index with it when done; scripts/run.sh uses this so the app
 #                           answers at once with the packaged model and switches over by itself
 model_dir="${PEEL_MODEL:-.peel-model}"
+adapt_flags=""
+mem_kib="$(awk '/^MemTotal:/ {print $2}' /proc/meminfo 2>/dev/null || echo 0)"
+if [ "${mem_kib:-0}" -gt 0 ] && [ "$mem_kib" -lt $((12 * 1024 * 1024)) ]; then
+  adapt_flags="--low-memory"  # the full adaptation peaks at ~13.5 GB
+fi
 reason=""
 if [ ! -f "$model_dir/adapt_info.json" ]; then
   reason="Adapting the embedding model to the bundled corpus"
@@ -54,11 +59,11 @@ if [ -n "$reason" ]; then
       echo "Adaptation is already running in the background (log: .peel-adapt.log)." >&2
     else
       echo "$reason in the background (~16 minutes on 2 cores; log: .peel-adapt.log). Meanwhile the app answers with the packaged model, then switches over by itself." >&2
-      nohup nice -n 10 .venv/bin/peel adapt --out "$model_dir" --reindex -q > .peel-adapt.log 2>&1 &
+      nohup nice -n 10 .venv/bin/peel adapt --out "$model_dir" --reindex -q $adapt_flags > .peel-adapt.log 2>&1 &
     fi
   else
     echo "$reason (once, ~16 minutes on 2 cores) …" >&2
-    .venv/bin/peel adapt --out "$model_dir"
+    .venv/bin/peel adapt --out "$model_dir" $adapt_flags
     if [ -d "${PEEL_INDEX:-.peel-index}" ]; then
       echo "Indexes built with another model must be rebuilt once: .venv/bin/peel ingest --rebuild [PATH…]" >&2
     fi
