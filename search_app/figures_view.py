@@ -87,7 +87,10 @@ def table_html(periods: list[str], rows: list[FigureRow], anchors: dict[str, str
             items = []
             for f in row.cells.get(p, []):
                 cite = f.citation.label() if f.citation else ""
-                tip = html.escape(f"“{' '.join(f.sentence.split())}” — {cite}", quote=True)
+                # quotes escaped, and "=" too: no attribute-like text (onclick=…) from a report
+                # ever appears inside the tag, even as a tooltip
+                tip = html.escape(f"“{' '.join(f.sentence.split())}” — {' '.join(cite.split())}",
+                                  quote=True).replace("=", "&#61;")
                 value = html.escape(" ".join(f.value.split()))
                 target = anchors.get(f.chunk_id)
                 items.append(f'<a href="#{target}" title="{tip}">{value}</a>' if target
