@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from index.answers import select_evidence
-from index.engine.files import IndexOpenError, index_exists
+from index.engine.files import IndexOpenError, index_exists, index_version
 from index.engine.filters import Filters
 from index.query.glossary import default_glossary
 from index.query.parse import parse_query
@@ -25,8 +25,8 @@ from index.query.prepare import NO_WORDS, prepare_query
 from index.records import Answer, Hit
 from index.retrieve import retrieve
 
-__all__ = ["SearchResult", "open_index", "index_exists", "search", "search_many", "ask", "build", "BuildResult",
-           "query_terms", "query_message", "IndexOpenError", "NO_WORDS"]
+__all__ = ["SearchResult", "open_index", "index_exists", "index_version", "search", "search_many", "ask", "build",
+           "BuildResult", "query_terms", "query_message", "IndexOpenError", "NO_WORDS"]
 
 
 @dataclass

@@ -64,12 +64,6 @@ def get_searcher(index_dir: str, version: int = 0):
     return api.open_index(Path(index_dir))
 
 
-def index_version(index_dir: Path) -> int:
-    """Changes whenever a new index is swapped in at ``index_dir``."""
-    try:
-        return (index_dir / "manifest.json").stat().st_mtime_ns
-    except OSError:
-        return 0
 
 
 def build_index_with_progress(index_dir: Path) -> None:
@@ -91,7 +85,7 @@ def load_searcher():
     try:
         if not api.index_exists(index_dir):
             build_index_with_progress(index_dir)
-        return get_searcher(str(index_dir), index_version(index_dir))
+        return get_searcher(str(index_dir), api.index_version(index_dir))
     except (api.IndexOpenError, ValueError, OSError) as exc:  # a plain message, never a traceback
         st.error(md_inert(str(exc)))
         st.stop()
@@ -159,12 +153,12 @@ def model_panel(searcher, index_dir: Path) -> None:
     status = read_status(default_model_dir())
     if status is None:
         return
-    shown = index_version(index_dir)
+    shown = api.index_version(index_dir)
 
     @st.fragment(run_every=5 if status.running else None)
     def progress() -> None:
         now = read_status(default_model_dir()) or status
-        if now.state == "done" and index_version(index_dir) != shown:
+        if now.state == "done" and api.index_version(index_dir) != shown:
             st.rerun(scope="app")
         if now.running and now.state == "adapting":
             eta = now.eta_seconds()

@@ -14,8 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query
-from fastapi import Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
@@ -95,12 +94,6 @@ class _Current:
         self._version: int | None = None
         self._searcher: Any = None
 
-    def _stamp(self) -> int:
-        try:
-            return (self.index_dir / "manifest.json").stat().st_mtime_ns
-        except OSError:
-            return 0
-
     def get(self, response: Response | None = None):
         """The searcher to answer with; ``response`` gets an ``X-Peel-Index`` header naming
         the index version (its build time and corpus fingerprint) that answered."""
@@ -111,7 +104,7 @@ class _Current:
         return searcher
 
     def _open(self):
-        stamp = self._stamp()
+        stamp = api.index_version(self.index_dir)
         with self._lock:
             if self._searcher is None or stamp != self._version:
                 try:

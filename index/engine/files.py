@@ -67,6 +67,16 @@ def index_exists(index_dir: Path | str) -> bool:
     return (_readable_dir(index_dir) / MANIFEST).is_file()
 
 
+def index_version(index_dir: Path | str) -> int:
+    """A stamp that changes whenever a new index is swapped in at ``index_dir`` (its
+    manifest's mtime); 0 when there is none. Long-running readers (the app, `peel serve`)
+    compare it between requests to know when to reopen."""
+    try:
+        return (Path(index_dir) / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
 def read_texts(index_dir: Path) -> dict[str, str]:
     """doc_id → source text, from ``texts.jsonl`` (empty if the index has none)."""
     path = Path(index_dir) / TEXTS
