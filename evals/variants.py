@@ -28,6 +28,7 @@ from pathlib import Path
 
 from evals.labels import Query, RelevantPhrase
 from ingest.metadata import MANIFEST_NAME
+from ingest.pipeline import discover
 
 VARIANTS = ("manifest", "no-manifest", "multi-period", "html-news")
 BASELINE = "manifest"
@@ -38,7 +39,6 @@ REPORT_2016 = "essex-peel-2016-effectiveness"
 REPORT_2018 = "essex-peel-2018-19-report"
 WEB_SUMMARY = "essex-peel-2018-19-web-summary"
 MULTI_PERIOD_ID = "essex-police-peel-inspections-2016-2019"
-_CONFIG_FILES = {"glossary.toml"}  # product settings kept beside the corpus, not documents
 
 
 @dataclass(frozen=True)
@@ -81,9 +81,11 @@ def make_variant(name: str, data_dir: Path, out_dir: Path) -> Variant:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    files = {p.name: p for p in sorted(data_dir.iterdir()) if p.is_file() and p.name not in _CONFIG_FILES}
+    # the documents are what ingest would read there; the manifest travels beside them
+    files = {p.name: p for p in discover([data_dir])[0]}
     by_stem = {p.stem: p for p in files.values()}
-    doc_ids = {stem: stem for stem in by_stem if files.get(MANIFEST_NAME) != by_stem[stem]}
+    doc_ids = {stem: stem for stem in by_stem}
+    files[MANIFEST_NAME] = data_dir / MANIFEST_NAME
 
     def copy(names: Sequence[str]) -> None:
         for n in names:
