@@ -24,8 +24,9 @@ from index.query.parse import parse_query
 from index.query.prepare import NO_WORDS, prepare_query
 from index.records import Answer, Hit
 from index.retrieve import retrieve
+from ingest.cluster import ClusterError as ClusterProblem
 
-__all__ = ["SearchResult", "open_index", "index_exists", "index_version", "search", "search_many", "ask", "build",
+__all__ = ["ClusterProblem", "SearchResult", "open_index", "index_exists", "index_version", "search", "search_many", "ask", "build",
            "BuildResult", "query_terms", "query_message", "IndexOpenError", "NO_WORDS"]
 
 
@@ -127,12 +128,34 @@ def build(
     progress: Callable[[str, int, int | None, str], None] | None = None,
     *,
     write: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> BuildResult:
     """Read the reports under ``paths`` and (with ``write``) build the index at ``index_dir``
     with ``model``, replacing the previous one atomically. ``progress(stage, done, total,
     detail)`` is called per file read ("Reading", detail: the file name) and per embedding
     slice ("Embedding passages"). Nothing is written when no file could be read: check
-    ``result.corpus.chunks``. Unreadable files are listed in ``result.corpus.skipped``."""
+    ``result.corpus.chunks``. Unreadable files are listed in ``result.corpus.skipped``.
+
+    ``workers`` (a local Dask cluster of that many processes) or ``scheduler`` (the address
+    of a running one) reads, chunks and embeds on Dask instead of in this process; the
+    index is the same (`ingest.cluster`, `index.models.cluster`)."""
+    if workers is not None or scheduler is not None:  # dask is imported only then
+        from ingest.cluster import dask_client
+
+        with dask_client(workers, scheduler) as client:
+            return _build(paths, index_dir, model, progress, write, client)
+    return _build(paths, index_dir, model, progress, write, None)
+
+
+def _build(
+    paths: Sequence[Path],
+    index_dir: Path,
+    model: str | None,
+    progress: Callable[[str, int, int | None, str], None] | None,
+    write: bool,
+    client: Any,
+) -> BuildResult:
     from index.engine.build import build_index
     from index.engine.folder import one_writer
     from index.models import chunker_settings_for
@@ -148,7 +171,13 @@ def build(
             progress("Reading", seen[0], total, path.name)
 
     settings = chunker_settings_for(model)  # word pieces counted with the index's own model
-    corpus = load_corpus(paths, settings, progress=read)
+    map_files = encoder = None
+    if client is not None:
+        from index.models.cluster import cluster_encoder
+        from ingest.cluster import dask_map
+
+        map_files, encoder = dask_map(client), cluster_encoder(client, model)
+    corpus = load_corpus(paths, settings, progress=read, map_files=map_files)
     if not write or not corpus.chunks:
         return BuildResult(corpus)
 
@@ -166,5 +195,6 @@ def build(
             chunker_settings=settings.to_dict(),
             documents=[d.to_dict() for d in corpus.documents],
             texts=corpus.texts,
+            encoder=encoder,
         )
     return BuildResult(corpus, report)

@@ -14,6 +14,7 @@ and images make PDFs large), and ``MAX_TEXT_CHARS`` for the text any reader extr
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import stat
@@ -275,53 +276,125 @@ def _manifest_for(path: Path, cache: dict[Path, dict[Path, DocumentMeta]]) -> Do
     return cache[folder].get(path.resolve())
 
 
+@dataclass
+class FileJob:
+    """One file to read and chunk, with what the driver decided before reading it."""
+
+    path: Path
+    meta: DocumentMeta | None  # from a manifest.toml; None: inferred from the text
+    doc_id: str  # the id an inferred document gets (unused when ``meta`` is given)
+    manifest_problem: str | None = None
+
+
+@dataclass
+class FileResult:
+    """One file read and chunked, or why it could not be (``error``)."""
+
+    path: Path
+    meta: DocumentMeta | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    text: str = ""
+    error: str | None = None
+
+
+# Files → results in the jobs' order: `local_map` here, a Dask cluster in ingest.cluster.
+FileMap = Callable[[list[FileJob], "ChunkerSettings | None", "Callable[[Path], None] | None"], list[FileResult]]
+
+
+@functools.lru_cache(maxsize=4)
+def _chunker(settings: ChunkerSettings | None) -> Chunker:
+    return Chunker(settings)  # loads a tokenizer: once per process and settings
+
+
+def read_file(job: FileJob, settings: ChunkerSettings | None = None) -> FileResult:
+    """Read and chunk one file; never raises for a bad file (the reason is in ``error``).
+    A pure function of its arguments, so a cluster can run it anywhere and retry it."""
+    try:
+        doc = read_document(job.path)
+        if not doc.blocks:
+            raise ReadError("no text content found")
+        meta = job.meta if job.meta is not None else infer_meta(doc, job.doc_id)
+        if meta.source:
+            meta.source = display_path(meta.source)
+        return FileResult(job.path, meta, _chunker(settings).chunk(doc, meta), doc.text)
+    except ReadError as exc:
+        return FileResult(job.path, error=str(exc))
+    except Exception as exc:  # a reader bug must not lose the rest of the corpus
+        return FileResult(job.path, error=f"could not be parsed ({type(exc).__name__}: {exc})")
+
+
+def local_map(
+    jobs: list[FileJob], settings: ChunkerSettings | None, progress: Callable[[Path], None] | None
+) -> list[FileResult]:
+    """Read the files one after another in this process."""
+    out = []
+    for job in jobs:
+        if progress:
+            progress(job.path)
+        out.append(read_file(job, settings))
+    return out
+
+
+def _new_id(path: Path, used_ids: set[str]) -> str:
+    base = slug(_ascii_fold(path.stem))
+    doc_id, n = base, 2
+    while doc_id in used_ids:
+        doc_id = f"{base}-{n}"
+        n += 1
+    return doc_id
+
+
+def plan_files(files: list[Path]) -> list[FileJob]:
+    """Each file's manifest entry, and the id it gets without one if every file before it
+    reads (ids depend on order: `load_corpus` re-reads a file whose id changed)."""
+    manifests: dict[Path, dict[Path, DocumentMeta]] = {}
+    jobs = []
+    used: set[str] = set()
+    for path in files:
+        problem = None
+        try:
+            meta = _manifest_for(path, manifests)
+        except ValueError as exc:
+            meta, problem = None, f"manifest problem: {exc}"
+        doc_id = meta.doc_id if meta is not None else _new_id(path, used)
+        used.add(doc_id)
+        jobs.append(FileJob(path, meta, doc_id, problem))
+    return jobs
+
+
 def load_corpus(
     paths: list[Path],
     settings: ChunkerSettings | None = None,
     progress: Callable[[Path], None] | None = None,
+    map_files: FileMap | None = None,
 ) -> IngestResult:
-    """Read, chunk and de-duplicate every supported file under ``paths``."""
+    """Read, chunk and de-duplicate every supported file under ``paths``. ``map_files``
+    runs `read_file` over the jobs (default: here, one by one; `ingest.cluster`: on Dask);
+    the result is the same either way."""
     t0 = time.perf_counter()
     files, skipped = discover(paths)
-    chunker = Chunker(settings)
-    manifests: dict[Path, dict[Path, DocumentMeta]] = {}
+    jobs = plan_files(files)
+    results = (map_files or local_map)(jobs, settings, progress)
     documents: list[DocumentMeta] = []
     chunks: list[Chunk] = []
     texts: dict[str, str] = {}
     used_ids: set[str] = set()
-    for path in files:
-        if progress:
-            progress(path)
-        try:
-            meta = _manifest_for(path, manifests)
-        except ValueError as exc:
-            skipped.append(Skipped(display_path(path), f"manifest problem: {exc}"))
-            meta = None
-        try:
-            doc = read_document(path)
-            if not doc.blocks:
-                raise ReadError("no text content found")
-            if meta is None:
-                base = slug(_ascii_fold(path.stem))
-                doc_id, n = base, 2
-                while doc_id in used_ids:
-                    doc_id = f"{base}-{n}"
-                    n += 1
-                meta = infer_meta(doc, doc_id)
-            if meta.doc_id in used_ids:
-                raise ReadError(f"duplicate document id '{meta.doc_id}' in the manifest")
-            if meta.source:
-                meta.source = display_path(meta.source)
-            doc_chunks = chunker.chunk(doc, meta)
-        except ReadError as exc:
-            skipped.append(Skipped(display_path(path), str(exc)))
+    for job, result in zip(jobs, results):
+        shown = display_path(job.path)
+        if job.manifest_problem:
+            skipped.append(Skipped(shown, job.manifest_problem))
+        if job.meta is None and result.error is None:
+            doc_id = _new_id(job.path, used_ids)
+            if doc_id != job.doc_id:  # a file before it failed: its planned id was taken wrongly
+                result = read_file(FileJob(job.path, None, doc_id), settings)
+        if result.error is None and result.meta.doc_id in used_ids:
+            result.error = f"duplicate document id '{result.meta.doc_id}' in the manifest"
+        if result.error is not None:
+            skipped.append(Skipped(shown, result.error))
             continue
-        except Exception as exc:  # a reader bug must not lose the rest of the corpus
-            skipped.append(Skipped(display_path(path), f"could not be parsed ({type(exc).__name__}: {exc})"))
-            continue
-        used_ids.add(meta.doc_id)
-        documents.append(meta)
-        chunks.extend(doc_chunks)
-        texts[meta.doc_id] = doc.text
+        used_ids.add(result.meta.doc_id)
+        documents.append(result.meta)
+        chunks.extend(result.chunks)
+        texts[result.meta.doc_id] = result.text
     mark_near_duplicates(chunks)
     return IngestResult(documents, chunks, skipped, texts, time.perf_counter() - t0)

@@ -76,6 +76,16 @@ def _passages(text: str) -> int:
     return k
 
 
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:20]!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
 def _add_mode(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=MODES, default="hybrid", help="retrieval mode (default: hybrid)")
     p.add_argument("-k", type=_passages, default=10, help=f"number of passages, 1-{MAX_K} (default: 10)")
@@ -153,9 +163,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     try:
         with progress_bar(err, quiet, TextColumn("{task.fields[name]}", markup=False)) as bar:
             built = api.build(paths, index_dir, model=args.model, progress=staged_progress(bar),
-                              write=not args.no_index)
+                              write=not args.no_index, workers=args.workers, scheduler=args.scheduler)
     except ValueError as exc:  # e.g. the folder holds other files: nothing was touched
         return fail(str(exc))
+    except api.ClusterProblem as exc:  # Dask: no scheduler there, the model not on a worker
+        return fail(f"{exc} Nothing was changed at {index_dir}.")
     except OSError as exc:
         return write_failed(index_dir, exc)
     result, report = built.corpus, built.report
@@ -354,6 +366,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--rebuild", action="store_true", help="replace an index built with another model or format")
     s.add_argument("--no-index", action="store_true", help="only read and chunk; report what would be indexed")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N", help="read, chunk and embed on a Dask "
+                       "cluster of N worker processes started on this machine (same index as without it)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="read, chunk and embed on a running Dask cluster "
+                       "(tcp://HOST:8786); its workers need peel-search installed and the model at the same path")
     s.set_defaults(func=cmd_ingest)
     from search_app import cli_library
 

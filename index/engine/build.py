@@ -46,6 +46,9 @@ from index.engine.layout import (
 from index.models.embedder import Embedder, load_model
 from ingest.records import Chunk, corpus_fingerprint
 
+# texts, batch_size=, progress= → (n, dims) L2-normalised float32, as `Embedder.encode`
+Encoder = Callable[..., np.ndarray]
+
 
 @dataclass
 class BuildReport:
@@ -102,6 +105,7 @@ def _embed(
     sentence_encoder: Callable[[list[str]], np.ndarray] | None,
     batch_size: int,
     progress: bool | Callable[[int, int], None],
+    encoder: Encoder | None = None,
 ) -> _Embedded:
     """Every chunk's and evidence sentence's vector: from the previous index's cache, the
     given ``vectors`` / ``sentence_encoder``, or else the model (only for what is new)."""
@@ -140,7 +144,8 @@ def _embed(
             vectors_by_key.update(zip(given_todo, got))
     todo = [k for k in unique_keys if k not in vectors_by_key]
     if todo:
-        new = embedder.encode([first_text[k] for k in todo], batch_size=batch_size, progress=progress)
+        encode = encoder or embedder.encode
+        new = encode([first_text[k] for k in todo], batch_size=batch_size, progress=progress)
         vectors_by_key.update(zip(todo, new))
     dims = int(next(iter(vectors_by_key.values())).shape[0])
     sentences = evidence_mod.SentenceTable(
@@ -219,6 +224,7 @@ def build_index(
     texts: Mapping[str, str] | None = None,
     vectors: np.ndarray | None = None,
     sentence_encoder: Callable[[list[str]], np.ndarray] | None = None,
+    encoder: Encoder | None = None,
 ) -> BuildReport:
     """Build (or rebuild) the index folder for ``chunks``, atomically.
 
@@ -231,6 +237,8 @@ def build_index(
     of the model and the cache; they are L2-normalised here and cached like embedded ones.
     ``sentence_encoder`` (texts → one vector each) likewise stands in for the model for the
     sentences of `index.engine.sentence_vectors` that are not in the cache (the benchmarks' scaled corpus).
+    ``encoder`` embeds the texts the cache lacks instead of this process's model, with
+    `Embedder.encode`'s signature and the same model (`index.models.cluster`: on Dask workers).
     """
     t0 = time.perf_counter()
     index_dir = Path(index_dir).expanduser().absolute()
@@ -246,7 +254,7 @@ def build_index(
     embedder = load_model(model)
     fingerprint = embedder.fingerprint(known_weights(index_dir, embedder))
     notes = _prepare_target(index_dir)
-    emb = _embed(chunks, index_dir, embedder, vectors, sentence_encoder, batch_size, progress)
+    emb = _embed(chunks, index_dir, embedder, vectors, sentence_encoder, batch_size, progress, encoder)
     dims = int(emb.cache_vectors.shape[1])
 
     tmp = tmp_dir(index_dir)
