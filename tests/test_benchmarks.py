@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ if _loaded is not None and Path(getattr(_loaded, "__file__", "") or "").resolve(
     for name in [m for m in sys.modules if m == "benchmarks" or m.startswith("benchmarks.")]:
         del sys.modules[name]
 
+api_bench = importlib.import_module("benchmarks.api_bench")
 common = importlib.import_module("benchmarks.common")
 corpus = importlib.import_module("benchmarks.corpus")
 compare = importlib.import_module("benchmarks.compare")
@@ -90,8 +92,8 @@ def test_scaled_corpus_recombines_real_sentences(real_chunks):
 
 
 def test_build_index_with_precomputed_vectors(real_chunks, tmp_path):
-    from index.engine.searcher import Searcher
     from index.engine.build import build_index
+    from index.engine.searcher import Searcher
 
     real, vectors = real_chunks
     sc = corpus.build_scaled(real, vectors, len(real) + 200, sentence_vecs=None)
@@ -157,3 +159,17 @@ def test_report_and_targets_handle_partial_results(tmp_path):
     assert "| measure | result |" in md and "Cold start" in md
     dated, latest = run_mod.write(R, tmp_path)
     assert json.loads(latest.read_text())["mode"] == "quick" and dated.name == "quick-2026-01-01.json"
+
+
+def test_api_bench_runs_against_real_servers_and_stops_them(bundled_index, bundled_searcher, tmp_path):
+    out = tmp_path / "api.json"
+    code = api_bench.main(["--index", str(bundled_index), "--clients", "1,2", "--requests", "2", "--out", str(out)])
+    R = json.loads(out.read_text())
+    assert code == 0 and R["benchmark"] == "api" and R["cpu_count"] >= 1
+    assert R["index"]["chunks"] == len(bundled_searcher) and R["index"]["model"]
+    assert [(lv["clients"], lv["ok"], lv["errors"]) for lv in R["levels"]] == [(1, 2, 0), (2, 4, 0)]
+    assert all(lv["p50_ms"] > 0 and lv["throughput_rps"] > 0 for lv in R["levels"])
+    assert R["load_average"]["start"] and R["load_average"]["end"]
+    for server in R["servers"]:  # stopped (and reaped) when the run ends
+        with pytest.raises(ProcessLookupError):
+            os.kill(server["pid"], 0)
