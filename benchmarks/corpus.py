@@ -79,14 +79,17 @@ def bundled_index(folder: Path | None = None) -> tuple[Path, dict[str, Any]]:
 
 
 def read_index_chunks(folder: Path) -> list[Chunk]:
-    with open(folder / "chunks.jsonl", encoding="utf-8") as f:
+    from index.engine.versions import current_folder
+
+    with open(current_folder(folder) / "chunks.jsonl", encoding="utf-8") as f:
         return [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
 
 
 def read_index_vectors(folder: Path) -> np.ndarray:
     from index.engine.dense import DenseIndex
+    from index.engine.versions import current_folder
 
-    return np.array(DenseIndex.load(folder / "dense.faiss").vectors)
+    return np.array(DenseIndex.load(current_folder(folder) / "dense.faiss").vectors)
 
 
 # --- sentences and their vectors ---------------------------------------------------------

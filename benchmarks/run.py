@@ -102,12 +102,13 @@ def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, 
     """Build the scaled corpus's index with `index.engine.build.build_index(..., vectors=...)`
     (the product's own build, HNSW above its threshold); reuse it in quick mode if current."""
     from index.engine.build import build_index
+    from index.engine.files import index_exists
 
     n = len(sc.chunks)
     folder = CACHE / f"scaled-{n}-index"
     key = _scaled_key(n, sc.info)
     key_file = CACHE / f"scaled-{n}-index.key"
-    if reuse and (folder / "manifest.json").exists() and key_file.exists() and key_file.read_text() == key:
+    if reuse and index_exists(folder) and key_file.exists() and key_file.read_text() == key:
         return folder, {"reused": True}
     log(f"building the {n}-chunk index (BM25 + {'HNSW' if n > 20_000 else 'flat'}) …")
     key_file.unlink(missing_ok=True)
@@ -129,7 +130,9 @@ def _open_searcher(folder: Path) -> tuple[Any, float]:
 
 
 def _size(folder: Path, n: int) -> dict[str, Any]:
-    size = dir_size(folder)
+    from index.engine.versions import current_folder
+
+    size = dir_size(current_folder(folder))  # one version: retired ones are kept a while beside it
     return {"chunks": n, "bytes": size["bytes"], "mib": round(size["bytes"] / 2**20, 2),
             "mib_per_1k_chunks": round(size["bytes"] / 2**20 / (n / 1000), 3),
             "by_file_mib": {k: round(v / 2**20, 2) for k, v in size["by_file"].items()}}

@@ -205,13 +205,17 @@ def remap_queries(queries: Sequence[Query], doc_ids: dict[str, str]) -> list[Que
 
 def seed_cache(source_index: Path, target_index: Path) -> None:
     """Give ``target_index`` the embedding cache of ``source_index`` (an index folder), so a
-    build there embeds only the texts ``source_index`` has not."""
+    build there embeds only the texts ``source_index`` has not. The files are copied from
+    the source's current version to the top of the target, where a build reads a cache from
+    (as from an index written before versions) and later removes it like a retired version."""
     from index.engine.layout import CACHE_KEYS, CACHE_VECTORS, MANIFEST
+    from index.engine.versions import current_folder
 
+    source = current_folder(source_index)  # once: manifest and cache of one version
     target_index.mkdir(parents=True, exist_ok=True)
     for name in (MANIFEST, CACHE_KEYS, CACHE_VECTORS):
-        if (source_index / name).is_file():
-            shutil.copy2(source_index / name, target_index / name)
+        if (source / name).is_file():
+            shutil.copy2(source / name, target_index / name)
 
 
 def evaluate_variants(

@@ -9,8 +9,8 @@ that is already indexed.
 Both start from the index's own chunks, documents and texts (only new files are read and
 chunked), fold near-duplicates again over the combined chunks, and rebuild with
 `index.engine.build.build_index`: its embedding cache supplies every vector it already
-has, and its atomic swap means an interrupted add or remove leaves the previous index as
-it was. Both use the model the index was built with. One change at a time per index,
+has, and it publishes a new version atomically, so an interrupted add or remove leaves the
+previous index as it was. Both use the model the index was built with. One change at a time per index,
 full rebuilds included (`index.engine.folder.one_writer`), so two changes never lose each
 other's documents.
 """
@@ -29,12 +29,14 @@ from index.engine.files import (
     IndexOpenError,
     index_exists,
     read_chunks,
+    read_chunks_in,
     read_texts,
     rebuild_hint,
     replace_problem,
 )
-from index.engine.folder import folder_lock, one_writer, recover
+from index.engine.folder import one_writer
 from index.engine.layout import DOCUMENTS, MANIFEST, read_json
+from index.engine.versions import current_folder
 from ingest.dedup import mark_near_duplicates
 from ingest.pipeline import Skipped, discover, load_corpus
 from ingest.records import Chunk, DocumentMeta
@@ -122,17 +124,16 @@ def _documents_from_chunks(chunks: Sequence[Chunk]) -> list[dict[str, Any]]:
 
 
 def _read_current(index_dir: Path) -> _Current:
-    """The index's chunks, documents, texts and model, read under the readers' lock."""
-    if not index_dir.exists():
-        recover(index_dir)
-    with folder_lock(index_dir.parent, exclusive=False):
-        chunks = read_chunks(index_dir)  # IndexOpenError: no index, or unreadable
-        try:
-            manifest = read_json(index_dir / MANIFEST)
-            documents = read_json(index_dir / DOCUMENTS) if (index_dir / DOCUMENTS).exists() else None
-            texts = read_texts(index_dir)
-        except (OSError, ValueError) as exc:
-            raise IndexOpenError(f"The index at {index_dir} cannot be read ({exc}). {rebuild_hint(index_dir)}") from None
+    """The current version's chunks, documents, texts and model (all of one version: it is
+    resolved once, and no other writer can collect it while `one_writer` is held)."""
+    folder = current_folder(index_dir)
+    chunks = read_chunks_in(folder, str(index_dir))  # IndexOpenError: no index, or unreadable
+    try:
+        manifest = read_json(folder / MANIFEST)
+        documents = read_json(folder / DOCUMENTS) if (folder / DOCUMENTS).exists() else None
+        texts = read_texts(folder)
+    except (OSError, ValueError) as exc:
+        raise IndexOpenError(f"The index at {index_dir} cannot be read ({exc}). {rebuild_hint(index_dir)}") from None
     if not isinstance(documents, list):
         documents = _documents_from_chunks(chunks)
     model = manifest.get("model") or {}

@@ -58,9 +58,9 @@ CSS = """
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def get_searcher(index_dir: str, version: int = 0):
+def get_searcher(index_dir: str, version: str = ""):
     """One Searcher per process and index version, shared by every session and rerun: an
-    index swapped in by another process (a background adaptation) is opened on the next run."""
+    index published by another process (a background adaptation) is opened on the next run."""
     return api.open_index(Path(index_dir))
 
 

@@ -1,9 +1,9 @@
 """`peel serve`: the HTTP JSON API (FastAPI + uvicorn) over one index folder.
 
 Thin like the CLI and the app: every route calls `index.api` and returns the records `--json`
-prints. Each request is answered by one complete index: the folder's current index is
-opened once and reopened, between requests, when a new one has been swapped in (its
-``manifest.json`` changed), so any number of `peel serve` processes over one folder answer
+prints. Each request is answered by one complete index: the folder's current version is
+opened once and reopened, between requests, when a new one has been published (its
+``CURRENT`` pointer changed), so any number of `peel serve` processes over one folder answer
 alike and follow each rebuild without a restart. OpenAPI docs at ``/docs``.
 """
 
@@ -86,32 +86,31 @@ def _ask_params(params: SearchRequest = Depends(_search_params), by: By | None =
 
 
 class _Current:
-    """The index this process serves: reopened between requests when a new one is swapped in."""
+    """The index this process serves: reopened between requests when a new version is published."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self._lock = threading.Lock()
-        self._version: int | None = None
         self._searcher: Any = None
 
     def get(self, response: Response | None = None):
         """The searcher to answer with; ``response`` gets an ``X-Peel-Index`` header naming
-        the index version (its build time and corpus fingerprint) that answered."""
+        the index version that answered."""
         searcher = self._open()
         if response is not None:
-            m = searcher.manifest
-            response.headers["X-Peel-Index"] = f"{m.get('created')} {str(m.get('corpus_fingerprint'))[:16]}"
+            response.headers["X-Peel-Index"] = searcher.version
         return searcher
 
     def _open(self):
-        stamp = api.index_version(self.index_dir)
+        current = api.index_version(self.index_dir)
         with self._lock:
-            if self._searcher is None or stamp != self._version:
+            # compared with the version the searcher read, not the one asked for: a version
+            # published while opening is then not opened twice
+            if self._searcher is None or current != self._searcher.version:
                 try:
                     self._searcher = api.open_index(self.index_dir)
                 except api.IndexOpenError as exc:
                     raise HTTPException(status_code=503, detail=str(exc)) from None
-                self._version = stamp
             return self._searcher
 
 
@@ -137,8 +136,9 @@ def create_app(index_dir: Path) -> FastAPI:
     @app.get("/version")
     def version() -> dict[str, Any]:
         """Which index is being served: when it was built, from what, with which model."""
-        m = current.get().manifest
-        return {"index": str(current.index_dir), "created": m.get("created"),
+        searcher = current.get()
+        m = searcher.manifest
+        return {"index": str(current.index_dir), "version": searcher.version, "created": m.get("created"),
                 "corpus_fingerprint": m.get("corpus_fingerprint"), "model": m.get("model", {}).get("id"),
                 "counts": m.get("counts", {})}
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.engine.versions import current_folder
 from index.models.adapt import AdaptSettings, adapt_model, is_current, make_pairs, read_info
 from index.models.embedder import load_model
 from ingest.records import corpus_fingerprint
@@ -112,7 +113,7 @@ def test_ingest_uses_the_adapted_model_when_there_is_one(adapted, tmp_path):
     run = subprocess.run([*peel, "ingest", str(corpus), "--index", str(tmp_path / "idx"), "-q", "--json"],
                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    manifest = json.loads((tmp_path / "idx" / "manifest.json").read_text())
+    manifest = json.loads((current_folder(tmp_path / "idx") / "manifest.json").read_text())
     assert Path(manifest["model"]["path"]) == adapted.resolve() and manifest["model"]["default"] is False
     # searching needs no --model: the index names its model
     run = subprocess.run([*peel, "search", "--json", "how long do callers wait", "--index", str(tmp_path / "idx")],
@@ -148,7 +149,7 @@ def test_adapt_reindex_rebuilds_the_index_with_the_new_model_and_says_so(tmp_pat
     assert run.returncode == 0, run.stderr
     said = json.loads(run.stdout)
     assert said["index"] == str(index) and said["index_chunks"] >= 1
-    manifest = json.loads((index / "manifest.json").read_text())
+    manifest = json.loads((current_folder(index) / "manifest.json").read_text())
     assert Path(manifest["model"]["path"]) == model.resolve()
     status = read_status(model)
     assert status.state == "done" and status.step == status.steps == 1 and not status.running

@@ -14,7 +14,7 @@ import pytest
 
 from index.engine import Filters, IndexOpenError, Searcher, build_index, index_exists, read_chunks
 from index.engine.filters import FilterIndex
-from index.engine.folder import old_dir
+from index.engine.versions import current_folder
 from index.models.embedder import load_model
 from ingest.records import Chunk
 
@@ -108,14 +108,13 @@ def test_index_exists_and_read_chunks(built, tmp_path):
     assert not index_exists(tmp_path / "other")
 
 
-def test_read_chunks_after_an_interrupted_swap_and_on_damage(built, tmp_path):
+def test_read_chunks_of_a_legacy_folder_and_on_damage(built, tmp_path):
     import shutil
 
     path = tmp_path / "index"
-    shutil.copytree(built, old_dir(path))  # the swap stopped with the old index aside
+    shutil.copytree(current_folder(built), path)  # the flat layout of indexes written before versions
     assert index_exists(path)
     assert len(read_chunks(path)) == len(CHUNKS)
-    assert path.is_dir() and not old_dir(path).exists()  # put back
     with open(path / "chunks.jsonl", "a", encoding="utf-8") as f:
         f.write("{not json\n")
     with pytest.raises(IndexOpenError, match="cannot be read.*peel ingest --rebuild"):

@@ -21,7 +21,7 @@ import pytest
 
 from index import Searcher
 from index.engine import build as store
-from index.engine import folder as folder_mod
+from index.engine.versions import current_folder
 from index.paths import default_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,15 +60,21 @@ def _start_ingest(corpus: Path, index: Path) -> subprocess.Popen:
 
 
 def _temp_folders(index: Path) -> list[str]:
-    return sorted(p.name for p in index.parent.iterdir() if p.name.startswith(f".{index.name}."))
+    """Builds' temp folders (index/versions/.tmp-<pid>-…) and pointer files (index/.CURRENT.tmp-<pid>)."""
+    versions = index / "versions"
+    temp = [name for name in os.listdir(versions) if name.startswith(".tmp-")] if versions.is_dir() else []
+    return sorted(temp + [name for name in os.listdir(index) if name.startswith(".CURRENT.tmp-")])
+
+
+def _manifest(index: Path) -> dict:
+    return json.loads((current_folder(index) / "manifest.json").read_text())
 
 
 def _when_temp_folder_exists(proc: subprocess.Popen, index: Path, deadline: float = 120) -> bool:
     """Poll until the build's temp folder appears (True), or the process ends (False)."""
-    prefix = f".{index.name}.tmp-"
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        if any(name.startswith(prefix) for name in os.listdir(index.parent)):
+        if _temp_folders(index):
             return True
         if proc.poll() is not None:
             return False
@@ -106,7 +112,7 @@ def old_index(corpora, tmp_path_factory):
 def test_sigkill_while_writing_leaves_the_old_index_and_the_next_ingest_completes(corpora, old_index):
     _, big, master = corpora
     before = _answers(old_index)
-    fingerprint = json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"]
+    fingerprint = _manifest(old_index)["corpus_fingerprint"]
     rng = random.Random()
     moments = [f"after {rng.uniform(0.3, 3.0):.2f}s" for _ in range(2)] + ["while the temp folder exists"]
     killed_while_writing = False
@@ -125,7 +131,7 @@ def test_sigkill_while_writing_leaves_the_old_index_and_the_next_ingest_complete
         proc.wait(timeout=60)
         # the previous index still opens and answers exactly as before
         assert _answers(old_index) == before, moment
-        assert json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"] == fingerprint
+        assert _manifest(old_index)["corpus_fingerprint"] == fingerprint
     assert killed_while_writing, "the ingest ended before its temp folder was seen"
     # the next ingest completes, and removes what the killed ones left behind
     run = _peel("ingest", str(big), "--index", str(old_index), "-q")
@@ -137,7 +143,7 @@ def test_sigkill_while_writing_leaves_the_old_index_and_the_next_ingest_complete
 def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, old_index):
     _, big, master = corpora
     before = _answers(old_index)
-    fingerprint = json.loads((old_index / "manifest.json").read_text())["corpus_fingerprint"]
+    fingerprint = _manifest(old_index)["corpus_fingerprint"]
     for moment in ("while embedding", "while the temp folder exists"):
         for delay in (2.0, 1.2, 0.6):
             proc = _start_ingest(big, old_index)
@@ -153,11 +159,11 @@ def test_ctrl_c_leaves_no_half_written_files_and_the_old_index_intact(corpora, o
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, (moment, err)
         assert "interrupted" in err and "Traceback" not in err
-        assert _temp_folders(old_index) == [], moment  # no .index.tmp-*, no .index.old
+        assert _temp_folders(old_index) == [], moment  # no temp folder, no half-replaced pointer
         assert sorted(p.name for p in old_index.parent.iterdir()) == ["index"]
-        manifest = json.loads((old_index / "manifest.json").read_text())
+        manifest = _manifest(old_index)
         if manifest["corpus_fingerprint"] != fingerprint:
-            # Ctrl-C landed in the final rename, which is finished first: the new index is whole
+            # Ctrl-C landed while publishing, which is finished first: the new index is whole
             assert moment != "while embedding" and len(Searcher.open(old_index)) == BIG
             return
         assert _answers(old_index) == before, moment
@@ -204,9 +210,9 @@ def test_sigterm_is_handled_like_ctrl_c(corpora, old_index):
 
 
 def _edit_manifest(index: Path, **changes) -> None:
-    manifest = json.loads((index / "manifest.json").read_text())
+    manifest = _manifest(index)
     manifest.update(changes)
-    (index / "manifest.json").write_text(json.dumps(manifest))
+    (current_folder(index) / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.mark.parametrize("kind", ["format", "model"])
@@ -232,11 +238,11 @@ def test_index_of_another_format_or_model_gives_a_message_then_rebuild_works(cor
     assert run.returncode == 1 and "Traceback" not in run.stderr
     err = " ".join(run.stderr.split())
     assert expected in err and f"peel ingest --rebuild {small} --index {old_index}" in err
-    assert json.loads((old_index / "manifest.json").read_text()).get("format_version") == (99 if kind == "format" else store.FORMAT_VERSION)
+    assert _manifest(old_index).get("format_version") == (99 if kind == "format" else store.FORMAT_VERSION)
     # … --rebuild does
     run = _peel("ingest", "--rebuild", str(small), "--index", str(old_index), "-q")
     assert run.returncode == 0, run.stderr
-    manifest = json.loads((old_index / "manifest.json").read_text())
+    manifest = _manifest(old_index)
     assert manifest["format_version"] == store.FORMAT_VERSION
     # rebuilt with the model new indexes get: the adapted one when setup made it
     assert manifest["model"]["default"] is (default_model() is None)
@@ -264,24 +270,3 @@ def test_a_folder_that_is_not_an_index_is_refused_without_traceback(corpora, tmp
     assert "not a peel-search index" in run.stderr
     assert (precious / "chapter1.txt").read_text() == "do not delete"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
-
-
-def test_reader_waits_for_a_swap_in_progress(tmp_path):
-    """The swap holds an exclusive lock on the index's parent folder; opening takes a
-    shared one, so a reader never finds the index moved aside half-way."""
-    import threading
-
-    (tmp_path / "index").mkdir()
-    order: list[str] = []
-
-    def reader() -> None:
-        with folder_mod.folder_lock(tmp_path, exclusive=False):
-            order.append("reader")
-
-    with folder_mod.folder_lock(tmp_path):
-        t = threading.Thread(target=reader)
-        t.start()
-        time.sleep(0.3)
-        order.append("swap done")
-    t.join(5)
-    assert order == ["swap done", "reader"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from index.engine.versions import current_folder
 from ingest import chunking
 from ingest import pipeline
 from ingest.pipeline import load_corpus, read_document
@@ -179,7 +180,7 @@ def test_hostile_folder_through_peel_ingest_is_partial_exit_3(tmp_path):
     assert "Traceback" not in run.stderr
     summary = json.loads(run.stdout)
     assert summary["documents"] == len(GOOD_NAMES)
-    docs = json.loads((index / "documents.json").read_text(encoding="utf-8"))
+    docs = json.loads((current_folder(index) / "documents.json").read_text(encoding="utf-8"))
     _check_result(summary["skipped"], [Path(d["source"]).name for d in docs], bad)
     # The human summary names each bad file with its reason, on one line each.
     text = subprocess.run([*PEEL, "ingest", str(tmp_path / "downloads"), "--no-index"],

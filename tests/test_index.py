@@ -17,10 +17,10 @@ from rank_bm25 import BM25Okapi
 
 from index import Filters, IndexOpenError, Searcher, build_index
 from index.engine import build as store
-from index.engine import folder as folder_mod
 from index.engine import layout
 from index.engine.bm25 import BM25Index, tokenize
 from index.engine.filters import FilterIndex
+from index.engine.versions import current_folder
 from index.models.embedder import load_model
 from index.engine import sentence_vectors as evidence
 from ingest.sentences import evidence_spans
@@ -392,8 +392,10 @@ def test_weighted_fusion_setting(built):
 
 def test_no_pickle_anywhere_in_the_index(built):
     path = built[0]
+    assert sorted(p.name for p in path.iterdir()) == ["CURRENT", "versions", "writer.lock"]
+    assert (path / "CURRENT").read_text() == current_folder(path).name + "\n"
     seen = set()
-    for p in path.rglob("*"):
+    for p in current_folder(path).rglob("*"):
         if not p.is_file():
             continue
         seen.add(p.suffix)
@@ -453,9 +455,9 @@ def test_rebuild_reuses_cached_embeddings(built, tmp_path):
     assert "kent-2017" not in {d["doc_id"] for d in s.documents()}
     assert all(h.doc_id != "kent-2017" for h in s.search("Kent stop and search", k=20, fold=False))
     # the removed document's vectors left the cache too
-    keys = json.loads((path / layout.CACHE_KEYS).read_text())["keys"]
+    keys = json.loads((current_folder(path) / layout.CACHE_KEYS).read_text())["keys"]
     assert len(keys) == len(_model_inputs(shrunk))
-    assert np.load(path / layout.CACHE_VECTORS, allow_pickle=False).shape == (len(keys), 384)
+    assert np.load(current_folder(path) / layout.CACHE_VECTORS, allow_pickle=False).shape == (len(keys), 384)
 
 
 def test_hnsw_path_agrees_with_flat(built, tmp_path, searcher):
@@ -505,9 +507,9 @@ def test_missing_index_message(tmp_path):
 
 def test_format_version_mismatch_message(built, tmp_path):
     path = _copy_index(built, tmp_path)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = json.loads((current_folder(path) / "manifest.json").read_text())
     manifest["format_version"] = 99
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    (current_folder(path) / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexOpenError) as err:
         Searcher.open(path)
     msg = str(err.value)
@@ -538,11 +540,11 @@ def test_model_mismatch_message(built, tmp_path):
 
 def test_changed_model_weights_message(built, tmp_path):
     path = _copy_index(built, tmp_path)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = json.loads((current_folder(path) / "manifest.json").read_text())
     # As if the packaged weights had been replaced since the build (new size/mtime, new hash).
     manifest["model"]["weights_sha256"] = "0" * 64
     manifest["model"]["weights"][0]["mtime_ns"] = 1
-    (path / "manifest.json").write_text(json.dumps(manifest))
+    (current_folder(path) / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexOpenError) as err:
         Searcher.open(path)
     assert str(err.value) == (
@@ -563,33 +565,28 @@ def test_refuses_to_replace_a_folder_that_is_not_an_index(tmp_path, embedder):
         Searcher.open(precious)
 
 
-# --- atomic swap ------------------------------------------------------------------------
+# --- publishing a version (more in tests/test_versions.py) ------------------------------
 
 
 def _fingerprint(path: Path) -> str:
-    return json.loads((path / "manifest.json").read_text())["corpus_fingerprint"]
+    return json.loads((current_folder(path) / "manifest.json").read_text())["corpus_fingerprint"]
 
 
-def test_interrupted_swap_old_moved_aside_is_recovered_on_open(built, tmp_path):
+def test_leftover_temp_folders_and_unpublished_versions_are_cleaned_by_the_next_build(built, tmp_path):
     path = _copy_index(built, tmp_path)
-    old = tmp_path / ".index.old"
-    os.rename(path, old)  # crash after "index -> .old", before "tmp -> index"
-    s = Searcher.open(path)
-    assert len(s) == len(CHUNKS)
-    assert path.is_dir() and not old.exists()
-
-
-def test_leftover_old_and_temp_folders_are_cleaned_by_the_next_build(built, tmp_path):
-    path = _copy_index(built, tmp_path)
-    old = tmp_path / ".index.old"
-    shutil.copytree(path, old)  # crash after "tmp -> index", before ".old" was deleted
-    stale = tmp_path / ".index.tmp-999999999"  # a dead build's half-written folder
+    stale = path / "versions" / ".tmp-999999999-abcdef"  # a dead build's half-written folder
     stale.mkdir()
     (stale / "chunks.jsonl").write_text("{not json")
-    assert len(Searcher.open(path)) == len(CHUNKS)  # the complete index wins
+    unpublished = path / "versions" / "29990101T000000.000000Z-abcdef"  # died before CURRENT
+    shutil.copytree(current_folder(path), unpublished)
+    (unpublished / "chunks.jsonl").write_text("{not json")
+    pointer = path / ".CURRENT.tmp-999999999"
+    pointer.write_text("29990101T000000.000000Z-abcdef\n")
+    assert len(Searcher.open(path)) == len(CHUNKS)  # CURRENT names the complete index
     report = build_index(CHUNKS[:5], path, progress=False)
     assert report.n_embedded == 0
-    assert not old.exists() and not stale.exists()
+    assert not stale.exists() and not unpublished.exists() and not pointer.exists()
+    assert len(report.recovered) == 3, report.recovered
     assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
     assert len(Searcher.open(path)) == 5
 
@@ -597,6 +594,7 @@ def test_leftover_old_and_temp_folders_are_cleaned_by_the_next_build(built, tmp_
 def test_failed_build_leaves_the_previous_index_intact(built, tmp_path, monkeypatch):
     path = _copy_index(built, tmp_path)
     before = _fingerprint(path)
+    versions = sorted(p.name for p in (path / "versions").iterdir())
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
@@ -606,34 +604,5 @@ def test_failed_build_leaves_the_previous_index_intact(built, tmp_path, monkeypa
         build_index(CHUNKS[:3], path, progress=False)
     assert _fingerprint(path) == before
     assert len(Searcher.open(path)) == len(CHUNKS)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]  # no temp folder left
-
-
-def test_swap_keeps_an_openable_index_at_every_step(built, tmp_path, monkeypatch):
-    """Stop the swap after each rename in turn: the folder always opens, old or new."""
-    path = _copy_index(built, tmp_path)
-    before = _fingerprint(path)
-    new_chunks = CHUNKS[:4]
-    real_rename = os.rename
-
-    for crash_after in (1, 2):
-        calls = []
-
-        def rename(src, dst, _calls=calls, _n=crash_after):
-            real_rename(src, dst)
-            _calls.append((src, dst))
-            if len(_calls) == _n:
-                raise KeyboardInterrupt("power cut")
-
-        monkeypatch.setattr(folder_mod.os, "rename", rename)
-        with pytest.raises(KeyboardInterrupt):
-            build_index(new_chunks, path, progress=False)
-        monkeypatch.setattr(folder_mod.os, "rename", real_rename)
-        s = Searcher.open(path)
-        assert _fingerprint(s.path) in (before, corpus_fingerprint(new_chunks))
-        if crash_after == 1:
-            assert len(s) == len(CHUNKS)  # old index, moved back
-        else:
-            assert len(s) == 4  # the new index had landed
-        build_index(CHUNKS, path, progress=False)  # reset for the next round
-        before = _fingerprint(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index"]
+    assert sorted(p.name for p in (path / "versions").iterdir()) == versions  # no temp folder left

@@ -25,6 +25,7 @@ import pytest
 
 from index import api, library
 from index.engine.files import read_chunks
+from index.engine.versions import current_folder
 from ingest import uploads
 from ingest.metadata import load_manifest
 from ingest.records import DocumentMeta
@@ -107,7 +108,7 @@ def index(base_index, tmp_path) -> Path:
 
 
 def _manifest(index: Path) -> dict:
-    return json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    return json.loads((current_folder(index) / "manifest.json").read_text(encoding="utf-8"))
 
 
 def _chunk_ids(index: Path) -> dict[str, str]:
@@ -263,7 +264,10 @@ def _sigint_as_in_a_terminal() -> None:
 
 
 def _leftovers(index: Path) -> list[str]:
-    return sorted(p.name for p in index.parent.iterdir() if re.match(rf"\.{index.name}\.(tmp-|old)", p.name))
+    """Builds' temp folders and pointer files (index/versions/.tmp-<pid>-…, index/.CURRENT.tmp-<pid>)."""
+    versions = index / "versions"
+    temp = [p.name for p in versions.iterdir() if p.name.startswith(".tmp-")] if versions.is_dir() else []
+    return sorted(temp + [p.name for p in index.iterdir() if p.name.startswith(".CURRENT.tmp-")])
 
 
 def test_an_interrupted_add_leaves_the_previous_index_intact(index, tmp_path):
@@ -280,8 +284,7 @@ def test_an_interrupted_add_leaves_the_previous_index_intact(index, tmp_path):
                                     preexec_fn=_sigint_as_in_a_terminal)
             if how.startswith("SIGKILL"):
                 end = time.monotonic() + 120
-                while proc.poll() is None and time.monotonic() < end and not any(
-                        p.name.startswith(f".{index.name}.tmp-") for p in index.parent.iterdir()):
+                while proc.poll() is None and time.monotonic() < end and not _leftovers(index):
                     time.sleep(0.001)
             else:
                 time.sleep(delay)
@@ -296,7 +299,7 @@ def test_an_interrupted_add_leaves_the_previous_index_intact(index, tmp_path):
             proc.send_signal(signal.SIGINT)
             _, err = proc.communicate(timeout=60)
             assert proc.returncode == 130 and "Traceback" not in err, err
-            assert not {f".{index.name}.tmp-{proc.pid}", f".{index.name}.old"} & set(_leftovers(index))
+            assert not [name for name in _leftovers(index) if re.match(rf"\.(CURRENT\.)?tmp-{proc.pid}\b", name)]
         if _manifest(index)["corpus_fingerprint"] != fingerprint:  # landed in the final rename: whole
             assert how == "Ctrl-C" and len(api.open_index(index)) > 40
             outcomes.append("completed")

@@ -69,11 +69,12 @@ def test_search_and_ask_return_what_the_cli_prints(server):
 
 
 def test_documents_version_health_export_and_docs(server):
-    url, _ = server
+    url, index = server
     docs = httpx.get(f"{url}/documents", timeout=30).json()
     assert sorted(d["doc_id"] for d in docs) == ["dorset-peel-2018", "kent-peel-2018", "surrey-peel-2018"]
     version = httpx.get(f"{url}/version", timeout=30).json()
     assert version["counts"]["documents"] == 3 and version["corpus_fingerprint"]
+    assert version["version"] == api.index_version(index)  # the folder's current version answers
     ris = httpx.get(f"{url}/export", params={"q": "stop and search", "format": "ris"}, timeout=60)
     assert ris.status_code == 200 and ris.text.startswith("TY  - RPRT")
     assert httpx.get(f"{url}/openapi.json", timeout=30).json()["paths"]["/ask"]

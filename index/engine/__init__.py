@@ -1,6 +1,7 @@
 """The index proper: BM25 and FAISS over the chunks, the sentence vectors, metadata filters,
-fusion, and the folder that holds them — built atomically (`build`, `folder`, `cache`),
-opened with plain errors (`files`, `layout`), and searched by one shared `Searcher`.
+fusion, and the folder that holds them — built and published as versions atomically
+(`build`, `versions`, `folder`, `cache`), opened with plain errors (`files`, `layout`), and
+searched by one shared `Searcher`.
 
 It sits below `index.query` and `index.answers` and imports neither.
 """

@@ -1,8 +1,9 @@
 """Building the index folder for a list of chunks, atomically.
 
-What the folder holds is in `index.engine.layout`; how it replaces the previous index
-without a reader ever seeing half of it is in `index.engine.folder`; reuse of the previous
-index's vectors is `index.engine.cache`.
+What the folder holds is in `index.engine.layout`; how a new version is published without a
+reader ever seeing half of it, and old ones removed, is in `index.engine.versions`; one
+writer at a time is `index.engine.folder`; reuse of the previous index's vectors is
+`index.engine.cache`.
 """
 
 from __future__ import annotations
@@ -22,16 +23,7 @@ from index.engine import dense as dense_mod
 from index.engine import sentence_vectors as evidence_mod
 from index.engine.cache import cache_key, load_cache, save_cache
 from index.engine.files import known_weights
-from index.engine.folder import (
-    clean_stale,
-    folder_lock,
-    fsync_dir,
-    fsync_tree,
-    recover,
-    signals_deferred,
-    swap_into_place,
-    tmp_dir,
-)
+from index.engine.folder import fsync_dir, fsync_tree, one_writer, signals_deferred
 from index.engine.layout import (
     BM25_DIR,
     CHUNKS,
@@ -39,10 +31,12 @@ from index.engine.layout import (
     DOCUMENTS,
     FORMAT_VERSION,
     MANIFEST,
-    REQUIRED,
     TEXTS,
+    is_index_folder,
+    not_an_index,
     write_json,
 )
+from index.engine.versions import clean_stale, collect_garbage, publish, temp_folder
 from index.models.embedder import Embedder, load_model
 from ingest.records import Chunk, corpus_fingerprint
 
@@ -59,32 +53,17 @@ class BuildReport:
     path: Path
     model: str = ""
     dense_kind: str = "flat"
-    recovered: list[str] = field(default_factory=list)  # notes on stale folders cleaned up
+    recovered: list[str] = field(default_factory=list)  # notes on stale folders and old versions removed
+    version: str = ""  # the id of the version published
 
 
 def _prepare_target(index_dir: Path) -> list[str]:
-    """Put back an index an interrupted swap left aside, refuse a folder that is not an
-    index, and clear dead builds' leftovers; returns notes on what was cleaned up."""
-    index_dir.parent.mkdir(parents=True, exist_ok=True)
-    notes = []
-    with folder_lock(index_dir.parent):
-        note = recover(index_dir, lock=False)
-        if note:
-            notes.append(note)
-    if index_dir.exists() and (
-        not index_dir.is_dir()
-        or (
-            not any((index_dir / name).exists() for name in REQUIRED)
-            and any(index_dir.iterdir())
-        )
-    ):
-        raise ValueError(
-            f"{index_dir} exists and is not a peel-search index; refusing to replace it. "
-            f"Choose another --index folder."
-        )
-    with folder_lock(index_dir.parent):
-        notes += clean_stale(index_dir)
-    return notes
+    """Refuse a folder that is not an index and clear dead builds' leftovers; returns notes
+    on what was cleaned up."""
+    if not is_index_folder(index_dir):
+        raise ValueError(not_an_index(index_dir))
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return clean_stale(index_dir)
 
 
 @dataclass
@@ -226,7 +205,9 @@ def build_index(
     sentence_encoder: Callable[[list[str]], np.ndarray] | None = None,
     encoder: Encoder | None = None,
 ) -> BuildReport:
-    """Build (or rebuild) the index folder for ``chunks``, atomically.
+    """Build the index for ``chunks`` and publish it as the index folder's current version,
+    atomically (`index.engine.versions`); versions retired longer ago than the grace period
+    are then removed.
 
     Vectors of chunks whose embed text is unchanged are taken from the previous index's
     cache; only new texts go through the model. ``hnsw_threshold`` overrides
@@ -257,12 +238,10 @@ def build_index(
     emb = _embed(chunks, index_dir, embedder, vectors, sentence_encoder, batch_size, progress, encoder)
     dims = int(emb.cache_vectors.shape[1])
 
-    tmp = tmp_dir(index_dir)
+    tmp = temp_folder(index_dir)
     try:
         # inside the try: Ctrl-C is delivered right after os.mkdir returns, and the folder
         # made just before it must go too (seen in CI with a signal sent as it appeared)
-        if tmp.exists():
-            shutil.rmtree(tmp)
         tmp.mkdir()
         with open(tmp / CHUNKS, "w", encoding="utf-8") as f:
             for c in chunks:
@@ -301,13 +280,14 @@ def build_index(
         write_json(tmp / MANIFEST, manifest)  # written last: a folder without it is incomplete
         fsync_tree(tmp)
         fsync_dir(tmp.parent)
-        # One swap at a time, no reader in the middle of one, and Ctrl-C waits for its end.
-        with folder_lock(index_dir.parent), signals_deferred():
-            swap_into_place(tmp, index_dir)
+        # One writer publishes at a time (a no-op wait inside api.build's and library's own
+        # hold of it), and Ctrl-C waits for the rename and the pointer to be done.
+        with one_writer(index_dir):
+            with signals_deferred():
+                version, published_notes = publish(index_dir, tmp)
+            notes += published_notes + collect_garbage(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
-        with folder_lock(index_dir.parent):
-            recover(index_dir, lock=False)  # the swap failed half-way: the old index goes back
         raise
 
     return BuildReport(
@@ -319,4 +299,5 @@ def build_index(
         model=embedder.name,
         dense_kind=dense.kind,
         recovered=notes,
+        version=version,
     )

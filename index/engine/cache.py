@@ -1,4 +1,4 @@
-"""The content-addressed embedding cache kept in every index folder.
+"""The content-addressed embedding cache kept in every index version.
 
 One vector per distinct text the model embedded (chunk embed texts and evidence sentences),
 keyed by ``sha256(model_id + "\\n" + text)``: a rebuild finds the vectors of unchanged texts
@@ -22,6 +22,7 @@ from index.engine.layout import (
     read_json,
     write_json,
 )
+from index.engine.versions import current_folder
 
 
 def cache_key(model_id: str, text: str) -> str:
@@ -30,14 +31,16 @@ def cache_key(model_id: str, text: str) -> str:
 
 
 def load_cache(index_dir: Path, model_id: str) -> dict[str, np.ndarray]:
-    """Previous index's vectors by key; empty if absent, unreadable, of another model or format."""
+    """Previous index's vectors by key (of its current version); empty if absent, unreadable,
+    of another model or format."""
+    folder = current_folder(index_dir)  # once: the keys and the vectors of one version
     try:
-        if read_json(index_dir / MANIFEST).get("format_version") != FORMAT_VERSION:
+        if read_json(folder / MANIFEST).get("format_version") != FORMAT_VERSION:
             return {}
-        meta = read_json(index_dir / CACHE_KEYS)
+        meta = read_json(folder / CACHE_KEYS)
         if meta.get("model_id") != model_id:
             return {}
-        vectors = np.load(index_dir / CACHE_VECTORS, allow_pickle=False)
+        vectors = np.load(folder / CACHE_VECTORS, allow_pickle=False)
         keys = meta["keys"]
         if vectors.ndim != 2 or len(keys) != len(vectors):
             return {}

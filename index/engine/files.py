@@ -1,8 +1,10 @@
 """Opening an index folder: every check that it is complete, of this format and of the
 model asked for, with a plain `IndexOpenError` saying what to run when it is not.
 
-Readers take a shared lock on the folder that holds the index, so a build's swap
-(`index.engine.folder`) never moves the files away while they are read.
+Readers resolve the current version once (`index.engine.versions.current_folder`) and read
+only inside it: versions are never modified, so no lock is needed and a build publishing
+meanwhile changes nothing they read. If the version is collected while it is being read
+(retired longer than the grace period), the reader resolves again, once.
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from index.engine import bm25 as bm25_mod
 from index.engine import dense as dense_mod
 from index.engine import sentence_vectors as evidence_mod
-from index.engine.folder import folder_lock, old_dir, recover
 from index.engine.layout import (
     BM25_DIR,
     CHUNKS,
+    CONTROL,
     DENSE,
     DOCUMENTS,
     FORMAT_VERSION,
@@ -27,6 +29,7 @@ from index.engine.layout import (
     TEXTS,
     read_json,
 )
+from index.engine.versions import current_folder, current_version
 from index.models.embedder import Embedder, load_model
 from index.models.weights import ModelNotFoundError
 from ingest.records import Chunk
@@ -52,29 +55,38 @@ class IndexFiles:
     documents: list[dict[str, Any]] | None = None
     texts: dict[str, str] | None = None
     sentences: evidence_mod.SentenceTable | None = None
+    version: str = ""  # the version read (`index_version` at the time)
 
 
-def _readable_dir(index_dir: Path) -> Path:
-    if not index_dir.exists() and old_dir(index_dir).is_dir():
-        return old_dir(index_dir)  # could not move it back (race): read it in place
-    return index_dir
+T = TypeVar("T")
+
+
+def _in_current(index_dir: Path, read: Callable[[Path], T]) -> T:
+    """``read(folder)`` of the current version; once more if that failed and ``CURRENT``
+    names another version by now (the first was collected while being read). A damaged
+    current version raises as it is."""
+    folder = current_folder(index_dir)
+    try:
+        return read(folder)
+    except IndexOpenError:
+        again = current_folder(index_dir)
+        if again == folder:
+            raise
+        return read(again)
 
 
 def index_exists(index_dir: Path | str) -> bool:
-    """Is there a complete index at ``index_dir`` (or one an interrupted swap left aside,
-    which opening puts back)? Whether it can be opened is `open_index`'s question."""
+    """Is there a complete index at ``index_dir``? Whether it can be opened is
+    `open_index`'s question."""
     index_dir = Path(index_dir).expanduser().absolute()
-    return (_readable_dir(index_dir) / MANIFEST).is_file()
+    return (current_folder(index_dir) / MANIFEST).is_file()
 
 
-def index_version(index_dir: Path | str) -> int:
-    """A stamp that changes whenever a new index is swapped in at ``index_dir`` (its
-    manifest's mtime); 0 when there is none. Long-running readers (the app, `peel serve`)
+def index_version(index_dir: Path | str) -> str:
+    """The id of the index version current at ``index_dir``: it changes whenever a new one
+    is published; "" when there is none. Long-running readers (the app, `peel serve`)
     compare it between requests to know when to reopen."""
-    try:
-        return (Path(index_dir) / MANIFEST).stat().st_mtime_ns
-    except OSError:
-        return 0
+    return current_version(Path(index_dir).expanduser().absolute())
 
 
 def read_texts(index_dir: Path) -> dict[str, str]:
@@ -95,20 +107,20 @@ def read_chunks(index_dir: Path | str) -> list[Chunk]:
     """The index's chunks in row order, without loading the model or the retrievers
     (`peel chunks`). IndexOpenError when there is no complete index or it cannot be read."""
     shown = str(index_dir)
-    index_dir = Path(index_dir).expanduser().absolute()
-    if not index_dir.exists():
-        recover(index_dir)
-    with folder_lock(index_dir.parent, exclusive=False):
-        folder = _readable_dir(index_dir)
-        if not (folder / MANIFEST).is_file():
-            raise IndexOpenError(f"No index at {shown}. Build one with: peel ingest [PATH…] --index {shown}")
-        try:
-            with open(folder / CHUNKS, encoding="utf-8") as f:
-                return [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise IndexOpenError(
-                f"The chunks of the index at {shown} cannot be read ({exc}). {rebuild_hint(shown)}"
-            ) from None
+    return _in_current(Path(index_dir).expanduser().absolute(), lambda folder: read_chunks_in(folder, shown))
+
+
+def read_chunks_in(folder: Path, shown: str) -> list[Chunk]:
+    """`read_chunks` of one version ``folder``; messages name the index as ``shown``."""
+    if not (folder / MANIFEST).is_file():
+        raise IndexOpenError(f"No index at {shown}. Build one with: peel ingest [PATH…] --index {shown}")
+    try:
+        with open(folder / CHUNKS, encoding="utf-8") as f:
+            return [Chunk.from_dict(json.loads(line)) for line in f if line.strip()]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexOpenError(
+            f"The chunks of the index at {shown} cannot be read ({exc}). {rebuild_hint(shown)}"
+        ) from None
 
 
 def _model_label(rec: dict[str, Any]) -> str:
@@ -118,13 +130,12 @@ def _model_label(rec: dict[str, Any]) -> str:
 def known_weights(index_dir: Path, embedder: Embedder) -> dict[str, Any] | None:
     """The previous index's record of this model's weights, if it used the same folder
     (so the weights need not be hashed again)."""
-    for folder in (index_dir, old_dir(index_dir)):
-        try:
-            rec = read_json(folder / MANIFEST).get("model") or {}
-        except (OSError, ValueError, AttributeError):
-            continue
-        if rec.get("path") == str(embedder.path):
-            return {"files": rec.get("weights") or [], "sha256": rec.get("weights_sha256")}
+    try:
+        rec = read_json(current_folder(index_dir) / MANIFEST).get("model") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if rec.get("path") == str(embedder.path):
+        return {"files": rec.get("weights") or [], "sha256": rec.get("weights_sha256")}
     return None
 
 
@@ -133,9 +144,8 @@ def replace_problem(index_dir: Path | str, model: str | None = None) -> str | No
     tokenisation or embedding model (what ``peel ingest --rebuild`` is for); None when the
     folder holds no index, a damaged one, or one of this format and model."""
     index_dir = Path(index_dir).expanduser().absolute()
-    recover(index_dir)
     try:
-        manifest = read_json(index_dir / MANIFEST)
+        manifest = read_json(current_folder(index_dir) / MANIFEST)
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict):
@@ -201,11 +211,13 @@ def open_index(index_dir: Path | str, model: str | None = None) -> IndexFiles:
     IndexOpenError (with what to run) when it is missing, damaged or of another format or model."""
     shown = str(index_dir)
     index_dir = Path(index_dir).expanduser().absolute()
-    if not index_dir.exists():
-        recover(index_dir)
-    # Shared lock: a build's swap (exclusive) waits until these files are read.
-    with folder_lock(index_dir.parent, exclusive=False):
-        return _open_index(_readable_dir(index_dir), shown, model)
+
+    def read(folder: Path) -> IndexFiles:
+        files = _open_index(folder, shown, model)
+        files.version = folder.name if folder != index_dir else current_version(index_dir)
+        return files
+
+    return _in_current(index_dir, read)
 
 
 def _read_manifest(folder: Path, shown: str) -> dict[str, Any]:
@@ -214,7 +226,7 @@ def _read_manifest(folder: Path, shown: str) -> dict[str, Any]:
             raise IndexOpenError(
                 f"{shown} is not a complete peel-search index (no {MANIFEST}). {rebuild_hint(shown)}"
             )
-        if folder.is_dir() and any(folder.iterdir()):
+        if folder.is_dir() and any(p.name not in CONTROL for p in folder.iterdir()):
             raise IndexOpenError(
                 f"No index at {shown}: that folder holds other files. Build one in a new "
                 f"folder with: peel ingest [PATH…] --index NEW_FOLDER"

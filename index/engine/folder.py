@@ -1,66 +1,109 @@
-"""Replacing the index folder atomically, and putting it back after a crash.
+"""What keeps a changing index folder safe: one writer at a time, fsync, and signals held
+while a version is published.
 
-Everything is written to ``.{name}.tmp-<pid>`` beside the index and fsynced, then
-``index_dir`` → ``.{name}.old``, tmp → ``index_dir``, and ``.old`` is deleted. A crash at any
-moment leaves either the old complete index or the new one: if ``index_dir`` is missing but
-``.old`` exists, the next open or build puts it back (`recover`). Stale temp folders (of
-processes that no longer run) are removed by the next build (`clean_stale`). The swap holds
-an exclusive ``flock`` on the parent folder and defers SIGINT/SIGTERM until it is done;
-opening holds a shared one, so a reader never sees half a swap and two builds never swap at
-once.
+`one_writer` serialises every change to one index (a build, an add, a remove) across the
+threads of a process and across processes, by an ``flock`` on ``writer.lock`` inside the
+index folder, so replicas over one shared folder serialise too. Publishing and removing
+versions is `index.engine.versions`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import shutil
 import signal
-import tempfile
+import socket
+import sys
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
-from index.engine.layout import MANIFEST
+from index.engine.layout import WRITER_LOCK, is_index_folder, not_an_index
 from ingest.locks import flock
 
 _WRITER_LOCKS: dict[str, threading.Lock] = {}
 _WRITER_LOCKS_GUARD = threading.Lock()
+_HELD = threading.local()  # .keys: the indexes this thread holds one_writer for
+
+
+class IndexBusyError(RuntimeError):
+    """Another writer is changing the index and the caller asked not to wait."""
 
 
 @contextlib.contextmanager
-def one_writer(index_dir: Path) -> Iterator[None]:
-    """Serialise whatever changes one index (a rebuild, an add, a remove): threads of this
-    process (the app's sessions) by a lock, processes by ``flock`` on a lock file named
-    after the index's path in the system's temp folder, so a rebuild and an add never lose
-    each other's documents and nothing is left beside the user's index. (Not the parent
-    folder's lock, which only the swap holds.) Not re-entrant."""
-    key = str(Path(index_dir).expanduser().resolve())
+def one_writer(
+    index_dir: Path, *, wait: bool = True, notify: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """Hold the one right to change the index at ``index_dir`` for the block: threads of
+    this process (the app's sessions) queue on a lock, other processes on ``flock`` of
+    ``index_dir/writer.lock``, so two changes never lose each other's documents.
+
+    When another process holds it, ``notify`` (default: a line on stderr) is told once
+    who, and the block waits; with ``wait=False`` it raises `IndexBusyError` instead.
+    Re-entrant within a thread (`build_index` takes it inside `library.add`'s). ValueError
+    when ``index_dir`` is a folder of other things: no lock file is put among them."""
+    index_dir = Path(index_dir).expanduser().absolute()
+    key = str(index_dir.resolve())
+    if not hasattr(_HELD, "keys"):
+        _HELD.keys = set()
+    held: set[str] = _HELD.keys
+    if key in held:
+        yield
+        return
     with _WRITER_LOCKS_GUARD:
         lock = _WRITER_LOCKS.setdefault(key, threading.Lock())
-    folder = Path(tempfile.gettempdir()) / "peel-search-locks"
-    folder.mkdir(exist_ok=True)
-    name = hashlib.sha256(key.encode()).hexdigest()[:24]
-    with lock, flock(folder / f"{name}.lock", create=True):
+    if not lock.acquire(blocking=wait):
+        raise IndexBusyError(f"Another change to the index at {index_dir} is running in this process; "
+                             f"try again when it has finished.")
+    try:
+        with _lock_file(index_dir, wait, notify):
+            held.add(key)
+            try:
+                yield
+            finally:
+                held.discard(key)
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _lock_file(index_dir: Path, wait: bool, notify: Callable[[str], None] | None) -> Iterator[None]:
+    if not is_index_folder(index_dir):
+        raise ValueError(not_an_index(index_dir))
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / WRITER_LOCK
+
+    def busy() -> None:
+        message = f"Another peel process is writing to the index at {index_dir}{_holder(path)}"
+        if not wait:
+            raise IndexBusyError(f"{message}; try again when it has finished.")
+        (notify or _to_stderr)(f"{message}; waiting for it to finish…")
+
+    with flock(path, create=True, on_busy=busy) as fd:
+        if fd is not None:  # who holds it, for the message the next writer prints while it waits
+            os.ftruncate(fd, 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
         yield
 
 
-def old_dir(index_dir: Path) -> Path:
-    """Where the previous index waits during a swap."""
-    return index_dir.parent / f".{index_dir.name}.old"
+def _holder(path: Path) -> str:
+    """The holder's pid as the lock file records it, for the message ("" if unknown); its
+    host too when another machine shares the folder (a pid means nothing there)."""
+    try:
+        pid, _, host = path.read_text(encoding="utf-8").strip().partition(" ")
+        int(pid)
+    except (OSError, ValueError):
+        return ""
+    return f" (pid {pid}{f' on {host}' if host and host != socket.gethostname() else ''})"
 
 
-def tmp_dir(index_dir: Path, pid: int | None = None) -> Path:
-    """The temp folder a build (of process ``pid``, default this one) writes into."""
-    return index_dir.parent / f"{_tmp_prefix(index_dir)}{os.getpid() if pid is None else pid}"
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def _tmp_prefix(index_dir: Path) -> str:
-    return f".{index_dir.name}.tmp-"
-
-
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Does process ``pid`` (on this machine) still run? True for this process."""
     if pid == os.getpid():
         return True
     try:
@@ -98,13 +141,6 @@ def fsync_tree(root: Path) -> None:
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path, exclusive: bool = True) -> Iterator[None]:
-    """``flock`` on the folder that holds the index (best effort: no lock where unsupported)."""
-    with flock(folder, exclusive=exclusive):
-        yield
-
-
-@contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
     """Hold Ctrl-C (SIGINT) and SIGTERM until the block is done, then deliver them."""
     if threading.current_thread() is not threading.main_thread():
@@ -124,59 +160,3 @@ def signals_deferred() -> Iterator[None]:
             signal.signal(sig, signal.SIG_DFL if handler is None else handler)
         if received:
             signal.raise_signal(received[0])
-
-
-def recover(index_dir: Path, *, lock: bool = True) -> str | None:
-    """If a swap was interrupted after the old index was moved aside, move it back."""
-    if lock:
-        old = old_dir(index_dir)
-        if index_dir.exists() or not old.is_dir():
-            return None
-        with folder_lock(index_dir.parent):
-            return recover(index_dir, lock=False)
-    old = old_dir(index_dir)
-    if not index_dir.exists() and old.is_dir():
-        try:
-            os.rename(old, index_dir)
-            fsync_dir(index_dir.parent)
-            return f"recovered {index_dir} from {old.name}"
-        except OSError:
-            return None
-    return None
-
-
-def clean_stale(index_dir: Path) -> list[str]:
-    """Remove temp folders of dead builds, and a leftover .old next to a complete index."""
-    notes: list[str] = []
-    parent = index_dir.parent
-    if not parent.is_dir():
-        return notes
-    prefix = _tmp_prefix(index_dir)
-    for p in parent.iterdir():
-        if not p.name.startswith(prefix):
-            continue
-        try:
-            pid = int(p.name[len(prefix):])
-        except ValueError:
-            pid = -1
-        if pid == os.getpid() or not _pid_alive(pid):
-            shutil.rmtree(p, ignore_errors=True)
-            notes.append(f"removed stale temp folder {p.name}")
-    old = old_dir(index_dir)
-    if old.exists() and (index_dir / MANIFEST).exists():
-        shutil.rmtree(old, ignore_errors=True)
-        notes.append(f"removed leftover {old.name}")
-    return notes
-
-
-def swap_into_place(tmp: Path, index_dir: Path) -> None:
-    """Replace ``index_dir`` by the finished ``tmp`` (hold `folder_lock` around it)."""
-    old = old_dir(index_dir)
-    if old.exists():
-        shutil.rmtree(old)
-    if index_dir.exists():
-        os.rename(index_dir, old)
-    os.rename(tmp, index_dir)
-    fsync_dir(index_dir.parent)
-    shutil.rmtree(old, ignore_errors=True)
-    fsync_dir(index_dir.parent)

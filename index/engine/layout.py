@@ -1,7 +1,17 @@
 """What an index folder holds: its file names and format version, shared by every module
 that writes or reads it.
 
-Layout of ``index_dir``::
+Layout of ``index_dir`` (`index.engine.versions` publishes, resolves and collects versions)::
+
+    CURRENT                the current version's folder name and a newline; replaced atomically
+    versions/<version-id>/ one complete index, never modified once published (files below)
+    versions/.tmp-<pid>-…  a build being written (removed by the next build if its process died)
+    writer.lock            ``flock`` held by the one process changing the index (its pid inside)
+
+Version ids (``20261204T093012.123456Z-3fa9c1``) sort by creation time. An index folder of
+format 2 written before versions (the files below directly in ``index_dir``, no CURRENT) is
+read as it is; the first build into it publishes a version and the old files go like any
+retired version. Each version folder holds::
 
     manifest.json          format version, model (name, path, weights hash), dims, chunker
                            settings, corpus fingerprint, counts, BM25/FAISS settings, files
@@ -37,10 +47,35 @@ CACHE_KEYS = "emb_cache_keys.json"
 DOCUMENTS = "documents.json"
 TEXTS = "texts.jsonl"
 REQUIRED = (MANIFEST, CHUNKS, BM25_DIR, DENSE, *evidence_mod.FILES)
+INDEX_FILES = (*REQUIRED, CACHE_VECTORS, CACHE_KEYS, DOCUMENTS, TEXTS)  # everything a version holds
+
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+WRITER_LOCK = "writer.lock"
+CONTROL = (CURRENT, VERSIONS, WRITER_LOCK)
+
+
+def is_index_folder(path: Path) -> bool:
+    """May a build write into ``path``: nothing there yet, an empty folder, or one that holds
+    an index (of any version of this layout)? False for a file or a folder of other things,
+    which a build must never take over."""
+    if not path.exists():
+        return True
+    if not path.is_dir():
+        return False
+    if any((path / name).exists() for name in (*CONTROL, *REQUIRED)):
+        return True
+    return not any(path.iterdir())
+
+
+def not_an_index(path: Path) -> str:
+    """Why a build refuses ``path`` (see `is_index_folder`)."""
+    return (f"{path} exists and is not a peel-search index; refusing to replace it. "
+            f"Choose another --index folder.")
 
 
 def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as UTF-8 JSON (inside a build's temp folder: the swap makes it atomic)."""
+    """Write ``data`` as UTF-8 JSON (inside a build's temp folder: publishing makes it atomic)."""
     with open(path, "w", encoding="utf-8") as f:
         json.dump(data, f, ensure_ascii=False, indent=1)
         f.write("\n")

@@ -72,7 +72,8 @@ class Searcher:
     ) -> None:
         if fusion not in FUSIONS:
             raise ValueError(f"Unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
-        self.path: Path = files.path
+        self.path: Path = files.path  # the version folder read
+        self.version: str = files.version  # its id (`index.api.index_version` when opened)
         self._manifest = files.manifest
         self._chunks: tuple[Chunk, ...] = tuple(files.chunks)
         self._bm25 = files.bm25

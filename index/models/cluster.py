@@ -84,7 +84,14 @@ def cluster_encoder(client: "Client", model: str | None, block: int = BLOCK) -> 
         vectors: np.ndarray | None = None
         done = 0
         for future in as_completed(futures):
-            got = np.asarray(future.result(), dtype=np.float32)
+            try:
+                got = np.asarray(future.result(), dtype=np.float32)
+            except Exception as exc:  # every retry failed (KilledWorker, a worker out of memory…)
+                client.cancel(futures)
+                raise ClusterError(
+                    f"Embedding failed on the cluster after retries ({type(exc).__name__}: {exc}). "
+                    f"See the workers' logs, then run again."
+                ) from None
             if vectors is None:
                 vectors = np.empty((len(texts), got.shape[1]), dtype=np.float32)
             rows = where[future.key]
