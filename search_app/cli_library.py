@@ -1,5 +1,5 @@
 """`peel ingest --add PATH…` and `peel remove DOC_ID…`: change the current index without
-rebuilding it (`index.library`). Exit status as for `peel ingest`: 0 done; 3 partial (some
+rebuilding it (`index.library`); `peel versions`: the versions an index folder holds. Exit status as for `peel ingest`: 0 done; 3 partial (some
 files skipped, the rest added); 1 nothing changed (the index is left as it was); 2 bad usage.
 """
 
@@ -38,6 +38,48 @@ def add_arguments(ingest: argparse.ArgumentParser, sub) -> None:
     s.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=cmd_remove)
+    s = sub.add_parser("versions", help="list the index's published versions; --gc removes retired ones",
+                       description="Every version of the index folder, oldest first, with its size and chunk "
+                       "count; the current one is marked. Readers (CLI, app, peel serve) pick up a new version "
+                       "between requests. A version retired longer than $PEEL_INDEX_GRACE_SECONDS (default 900) "
+                       "is removed after each publish, or now with --gc.")
+    s.add_argument("--index", type=Path, default=None, metavar="DIR",
+                   help="index folder (default: $PEEL_INDEX, else .peel-index in the project folder)")
+    s.add_argument("--gc", action="store_true", help="remove versions retired longer than the grace period now")
+    s.add_argument("--json", action="store_true", help="print machine-readable JSON instead of text")
+    s.set_defaults(func=cmd_versions)
+
+
+def cmd_versions(args: argparse.Namespace) -> int:
+    """`peel versions [--gc]`."""
+    from index.engine.folder import one_writer
+    from index.engine.versions import collect_garbage, list_versions
+    from index.paths import default_index_dir
+
+    index_dir = args.index or default_index_dir()
+    removed: list[str] = []
+    if args.gc and index_dir.is_dir():
+        try:
+            with one_writer(index_dir):
+                removed = collect_garbage(index_dir)
+        except ValueError as exc:  # not an index folder
+            return fail(str(exc))
+    versions = list_versions(index_dir)
+    if not versions:
+        return fail(f"no index at {index_dir}: build one with peel ingest [PATH…] --index {index_dir}")
+    rows = [{"id": v.id, "created": v.created.isoformat(timespec="seconds"), "current": v.is_current,
+             "bytes": v.size, "chunks": v.chunks} for v in versions]
+    if args.json:
+        print_json({"index": str(index_dir), "versions": rows, "removed": removed})
+        return EXIT_OK
+    out = console()
+    for note in removed:
+        out.print(esc(note))
+    for r in rows:
+        mark = "*" if r["current"] else " "
+        out.print(f"{mark} {esc(r['id'])}  {r['created']}  {r['chunks'] if r['chunks'] is not None else '?'} chunks  "
+                  f"{r['bytes'] / 1e6:.1f} MB")
+    return EXIT_OK
 
 
 def cmd_add(args: argparse.Namespace, index_dir: Path) -> int:

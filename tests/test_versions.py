@@ -339,3 +339,32 @@ def test_one_writer_leaves_a_folder_that_is_not_an_index_alone(tmp_path):
         with one_writer(precious):
             pass
     assert sorted(p.name for p in precious.iterdir()) == ["thesis.txt"]
+
+
+def test_peel_versions_lists_them_and_gc_removes_the_retired(tmp_path, monkeypatch, capsys):
+    import json
+
+    from search_app.cli import main
+
+    index = tmp_path / "index"
+    monkeypatch.setenv(GRACE_ENV, "3600")
+    first = _build(index).version
+    second = _build(index, CHUNKS[:5]).version
+    assert main(["versions", "--index", str(index), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["versions"]
+    assert [(v["id"], v["current"], v["chunks"]) for v in listed] == [(first, False, 8), (second, True, 5)]
+
+    assert main(["versions", "--index", str(index), "--gc", "--json"]) == 0  # still within the grace period
+    assert [v["id"] for v in json.loads(capsys.readouterr().out)["versions"]] == [first, second]
+    monkeypatch.setenv(GRACE_ENV, "0")
+    assert main(["versions", "--index", str(index), "--gc", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [v["id"] for v in report["versions"]] == [second] and report["removed"] == [f"removed old version {first}"]
+    assert len(read_chunks(index)) == 5
+
+
+def test_peel_versions_without_an_index_says_how_to_build_one(tmp_path, capsys):
+    from search_app.cli import main
+
+    assert main(["versions", "--index", str(tmp_path / "none")]) == 1
+    assert "peel ingest" in capsys.readouterr().err
