@@ -40,12 +40,12 @@ from typing import Any, Sequence
 import httpx
 
 from benchmarks.common import (
-    RESULTS,
     ROOT,
     load_average,
     machine,
     peel_command,
     percentile,
+    result_path,
 )
 
 # Generic questions of the kind users ask about police inspection reports.
@@ -290,16 +290,6 @@ def table(R: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def result_path(day: str, out_dir: Path = RESULTS) -> Path:
-    """``api-<day>.json``, or ``api-<day>-runN.json`` when that exists (runs of a day are kept)."""
-    path = out_dir / f"api-{day}.json"
-    n = 2
-    while path.exists():
-        path = out_dir / f"api-{day}-run{n}.json"
-        n += 1
-    return path
-
-
 def _clients(text: str) -> list[int]:
     try:
         values = [int(x) for x in text.split(",") if x.strip()]
@@ -322,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.requests < 1:
         p.error("--requests must be ≥ 1")
     R = run(args.index, args.clients, args.requests, args.replicas, args.endpoint)
-    path = args.out or result_path(R["started"][:10])
+    path = args.out or result_path("api", R["started"][:10])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(R, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(table(R))

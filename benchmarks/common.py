@@ -300,3 +300,13 @@ def dir_size(path: Path) -> dict[str, Any]:
         top = name.split("/", 1)[0]
         groups[top] = groups.get(top, 0) + size
     return {"bytes": sum(files.values()), "by_file": groups}
+
+
+def result_path(name: str, day: str, out_dir: Path = RESULTS) -> Path:
+    """``<name>-<day>.json``, or ``<name>-<day>-runN.json`` when that exists (runs of a day are kept)."""
+    path = out_dir / f"{name}-{day}.json"
+    n = 2
+    while path.exists():
+        path = out_dir / f"{name}-{day}-run{n}.json"
+        n += 1
+    return path

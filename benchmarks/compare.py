@@ -15,7 +15,7 @@ def bm25_libraries(texts: Sequence[str], queries: Sequence[str], k: int = 100,
     """Indexing time and top-``k`` query latency of bm25s (as the product uses it) and
     rank-bm25's BM25Okapi, on the same tokenised corpus and the same tokenised queries.
     Scores agree by construction (see index/bm25.py); top-10 overlap is reported as a check."""
-    from index.engine.bm25 import BM25Index, K1, B, tokenize
+    from index.engine.bm25 import K1, B, BM25Index, tokenize
 
     t0 = time.perf_counter()
     corpus_tokens = [tokenize(t) for t in texts]

@@ -50,10 +50,10 @@ def end_to_end(paths: Sequence[Path], reps: int, embedder) -> dict[str, Any]:
     before either is timed."""
     import torch
 
-    from ingest.chunking import ChunkerSettings
-    from ingest.pipeline import load_corpus
     from index import api
     from index.engine.sentence_vectors import SentenceTable
+    from ingest.chunking import ChunkerSettings
+    from ingest.pipeline import load_corpus
 
     chunks = load_corpus(list(paths), ChunkerSettings()).chunks
     sentence_texts = SentenceTable.from_chunks([c.text for c in chunks])[1]

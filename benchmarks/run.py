@@ -18,7 +18,16 @@ import numpy as np
 from index.paths import default_model
 
 from . import coldstart, compare, corpus, ingest_bench, latency
-from .common import CACHE, DATA, RESULTS, QuerySource, dir_size, load_average, machine, query_pool
+from .common import (
+    CACHE,
+    DATA,
+    RESULTS,
+    QuerySource,
+    dir_size,
+    load_average,
+    machine,
+    query_pool,
+)
 
 SMALL_DOCS = (  # the quick run's ingest subset: the three short documents of data/
     "essex-hmic-inspection-news-article.txt",
@@ -88,8 +97,7 @@ def _step(results: dict[str, Any], name: str, log: Log, fn: Callable[[], Any]) -
 
 
 def _scaled_key(n: int, info: dict[str, Any]) -> str:
-    from index.engine import bm25
-    from index.engine import dense
+    from index.engine import bm25, dense
     from index.engine import build as store
 
     parts = {"n": n, "corpus": info, "format": store.FORMAT_VERSION, "bm25": bm25.tokenizer_settings(),
