@@ -3,7 +3,7 @@
     python -m benchmarks.cluster_bench [--copies 2] [--model PATH|NAME] [--workers 1,2]
 
 The corpus is data/ written out ``--copies`` times, every copy with its own marker in each
-paragraph, so no text repeats and nothing comes from a cache: each run reads, chunks and
+sentence, so no text repeats and nothing comes from a cache: each run reads, chunks and
 embeds everything into a new folder. For each setting it records the cluster's start-up
 (worker processes, imports) apart from the ingest itself (which includes each worker's
 first model load), texts embedded per second, and the load average before and after.
@@ -29,7 +29,8 @@ from benchmarks.common import CACHE, DATA, RESULTS, load_average, machine, resul
 
 
 def scaled_files(copies: int, folder: Path) -> Path:
-    """data/'s reports ``copies`` times over, each paragraph of copy i ending " (copy i)"."""
+    """data/'s reports ``copies`` times over, every sentence of copy i ending in "c<i>", so
+    no chunk or evidence sentence of one copy repeats another's."""
     from ingest.pipeline import discover
 
     files, _ = discover([DATA])
@@ -37,7 +38,7 @@ def scaled_files(copies: int, folder: Path) -> Path:
         for path in files:
             text = path.read_text(encoding="utf-8")
             if i:  # copy 0 is the corpus itself
-                text = re.sub(r"([.!?])(\n|$)", rf"\1 (copy {i})\2", text)
+                text = re.sub(r"(\w)([.!?])(\s|$)", rf"\1 c{i}\2\3", text)
             (folder / f"{path.stem}-copy{i}{path.suffix}").write_text(text, encoding="utf-8")
     return folder
 
