@@ -106,6 +106,20 @@ def _scaled_key(n: int, info: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
 
 
+def _adaptation_record(model: str | None) -> dict[str, Any] | None:
+    """What making the serving model cost (`peel adapt` records it in adapt_info.json):
+    training seconds, peak RSS, steps and settings; None for the packaged model."""
+    if model is None:
+        return None
+    try:
+        info = json.loads((Path(model) / "adapt_info.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    keys = ("created", "base_model", "steps", "n_pairs", "train_seconds", "peak_rss_mb", "bf16",
+            "trained_parameters", "settings")
+    return {k: info[k] for k in keys if k in info}
+
+
 def scaled_index(sc: corpus.ScaledCorpus, reuse: bool, log: Log) -> tuple[Path, dict[str, Any]]:
     """Build the scaled corpus's index with `index.engine.build.build_index(..., vectors=...)`
     (the product's own build, HNSW above its threshold); reuse it in quick mode if current."""
@@ -204,6 +218,7 @@ def run(settings: Settings, log: Log) -> dict[str, Any]:
         ing["fresh_process"] = _step(R, "peel ingest (new process)", log,
                                      lambda: ingest_bench.fresh_process_ingest([DATA]))
     R["ingest"] = ing
+    R["adaptation"] = _adaptation_record(default_model())
 
     # --- latency at the bundled corpus --------------------------------------------------------
     from index.engine.filters import Filters
