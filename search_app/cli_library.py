@@ -93,6 +93,9 @@ def cmd_add(args: argparse.Namespace, index_dir: Path) -> int:
         return fail("--add needs the files or folders to add: peel ingest --add PATH…", EXIT_USAGE)
     if args.rebuild or args.no_index:
         return fail("--add cannot be combined with --rebuild or --no-index", EXIT_USAGE)
+    if getattr(args, "workers", None) or getattr(args, "scheduler", None):
+        return fail("--add reads and embeds only the new files, in this process: drop --workers/--scheduler "
+                    "(they are for a full peel ingest)", EXIT_USAGE)
     err = console(stderr=True)
     t0 = time.perf_counter()
     try:

@@ -151,3 +151,5 @@ def test_bad_cluster_options_say_what_to_do(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["ingest", str(DATA), "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"])
     assert "not allowed with argument" in capsys.readouterr().err
+    assert main(["ingest", "--add", str(DATA), "--index", str(tmp_path / "i"), "--workers", "2"]) == 2
+    assert "drop --workers/--scheduler" in " ".join(capsys.readouterr().err.split())
