@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from ingest.atomic import fsync_dir, write_atomically
+from ingest.locks import flock
 from ingest.metadata import MANIFEST_NAME, infer_meta, slug
 from ingest.pipeline import (
     MAX_HTML_BYTES,
@@ -35,7 +37,6 @@ from ingest.pipeline import (
     read_document,
 )
 from ingest.records import DocumentMeta
-from ingest.locks import flock
 
 UPLOAD_TYPES = sorted({ext.lstrip(".") for ext in SUPPORTED})  # for st.file_uploader(type=…)
 FILE_MODE = 0o644
@@ -172,20 +173,11 @@ def save_upload(folder: Path, name: str, data: bytes) -> Path:
                         out.write(data)
                 except FileExistsError:
                     continue
-            _fsync_dir(folder)
+            fsync_dir(folder)
             return candidate
     finally:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-
-
-def _fsync_dir(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _toml_string(value: str) -> str:
@@ -225,20 +217,7 @@ def _read_manifest(folder: Path) -> str:
 
 def _write_manifest(folder: Path, text: str) -> None:
     tomllib.loads(text)  # never write a manifest that the next ingest could not read
-    fd, tmp = tempfile.mkstemp(prefix=f".{MANIFEST_NAME}.", suffix=".tmp", dir=folder)
-    try:
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, folder / MANIFEST_NAME)
-        _fsync_dir(folder)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomically(folder / MANIFEST_NAME, text, mode=FILE_MODE)
 
 
 def add_manifest_entries(folder: Path, entries: Iterable[tuple[Path, DocumentMeta]]) -> None:

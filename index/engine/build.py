@@ -23,7 +23,7 @@ from index.engine import dense as dense_mod
 from index.engine import sentence_vectors as evidence_mod
 from index.engine.cache import cache_key, load_cache, save_cache
 from index.engine.files import known_weights
-from index.engine.folder import fsync_dir, fsync_tree, one_writer, signals_deferred
+from index.engine.folder import fsync_tree, one_writer, signals_deferred
 from index.engine.layout import (
     BM25_DIR,
     CHUNKS,
@@ -38,6 +38,7 @@ from index.engine.layout import (
 )
 from index.engine.versions import clean_stale, collect_garbage, publish, temp_folder
 from index.models.embedder import Embedder, load_model
+from ingest.atomic import fsync_dir
 from ingest.records import Chunk, corpus_fingerprint
 
 # texts, batch_size=, progress= → (n, dims) L2-normalised float32, as `Embedder.encode`

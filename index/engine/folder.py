@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from index.engine.layout import WRITER_LOCK, is_index_folder, not_an_index
+from ingest.atomic import fsync_dir
 from ingest.locks import flock
 
 _WRITER_LOCKS: dict[str, threading.Lock] = {}
@@ -115,20 +116,6 @@ def pid_alive(pid: int) -> bool:
     except (OSError, OverflowError, ValueError):
         return False
     return True
-
-
-def fsync_dir(path: Path) -> None:
-    """fsync a folder, so renames in it survive a power cut (best effort)."""
-    try:
-        fd = os.open(str(path), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def fsync_tree(root: Path) -> None:

@@ -27,13 +27,14 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.engine.folder import fsync_dir, pid_alive
+from index.engine.folder import pid_alive
 from index.engine.layout import CURRENT, INDEX_FILES, MANIFEST, VERSIONS, read_json
+from ingest.atomic import fsync_dir, write_atomically
 
 GRACE_ENV = "PEEL_INDEX_GRACE_SECONDS"
 DEFAULT_GRACE_SECONDS = 15 * 60
 TMP_PREFIX = ".tmp-"  # versions/.tmp-<pid>-<hex>: a build being written
-_POINTER_TMP = f".{CURRENT}.tmp-"  # index_dir/.CURRENT.tmp-<pid>: the pointer being replaced
+_POINTER_TMP = f".{CURRENT}.tmp-"  # index_dir/.CURRENT.tmp-<pid>-<hex>: the pointer being replaced (write_atomically)
 _ID = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[0-9a-f]{6}$")
 _ID_TIME = "%Y%m%dT%H%M%S.%f"
 LEGACY = "legacy"
@@ -175,17 +176,7 @@ def publish(index_dir: Path, tmp: Path) -> tuple[str, list[str]]:
 
 
 def _write_pointer(index_dir: Path, vid: str) -> None:
-    tmp = index_dir / f"{_POINTER_TMP}{os.getpid()}"
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(vid + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, index_dir / CURRENT)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(index_dir)
+    write_atomically(index_dir / CURRENT, vid + "\n")
 
 
 def _legacy_files(index_dir: Path) -> list[Path]:

@@ -14,6 +14,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ingest.atomic import write_atomically
+
 __all__ = ["AdaptStatus", "status_path", "write_status", "read_status", "serving_model", "STATES"]
 
 # adapting → indexing (the index is rebuilt with the new model) → done; or failed
@@ -57,9 +59,7 @@ def write_status(model_dir: Path | str, status: AdaptStatus) -> None:
     status.updated = time.time()
     path = status_path(model_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(asdict(status)), encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(asdict(status)))
 
 
 def read_status(model_dir: Path | str) -> AdaptStatus | None:

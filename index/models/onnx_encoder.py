@@ -41,6 +41,7 @@ import numpy as np
 from index.models.numpy_encoder import normalise, numpy_supported
 from index.models.tokenizer import max_seq_length
 from index.models.weights import weights_fingerprint
+from ingest.atomic import write_atomically
 
 __all__ = [
     "ONNX_PRECISIONS",
@@ -142,19 +143,7 @@ def _locked(out_dir: Path) -> Iterator[None]:
 
 
 def _atomic_json(path: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would hide the record from other users
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, json.dumps(data, indent=2) + "\n")
 
 
 def export_model(folder: Path, out_dir: Path, weights_sha256: str) -> dict[str, Any]:
