@@ -79,11 +79,6 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         cluster.close()
 
 
-def worker_pids(client: "Client") -> dict[str, int]:
-    """Each worker's address → its process id (tests kill one; `peel ingest` reports them)."""
-    return client.run(os.getpid)
-
-
 def dask_map(client: "Client") -> "FileMap":
     """A `FileMap` that reads the files as tasks on ``client``'s cluster."""
     distributed = _dask()

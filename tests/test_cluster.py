@@ -16,16 +16,22 @@ import pytest
 from evals.variants import seed_cache
 from index.engine.cache import load_cache
 from index.engine.files import read_chunks
-from index.engine.layout import CACHE_KEYS, CACHE_VECTORS, read_json, write_json
+from index.engine.layout import (
+    CACHE_KEYS,
+    CACHE_VECTORS,
+    MANIFEST,
+    read_json,
+    write_json,
+)
+from index.engine.versions import current_folder
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 MINILM = "all-minilm-l6-v2"
 
 
 def _cache(index: Path) -> dict[str, np.ndarray]:
-    from index import api
-
-    return load_cache(index, api.open_index(index).embedder.model_id)
+    model_id = read_json(current_folder(index) / MANIFEST)["model"]["id"]  # no model loaded
+    return load_cache(index, model_id)
 
 
 def _forget_every(index: Path, nth: int) -> int:

@@ -14,7 +14,7 @@ import numpy as np
 
 from index.models.embedder import load_model
 from index.models.weights import resolve_model
-from ingest.cluster import ClusterError
+from ingest.cluster import RETRIES, ClusterError
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 # Texts per task: large enough that scheduling costs nothing next to the model (~128
 # passages are 5–10 s of MPNet on one core), small enough that the last tasks balance.
 BLOCK = 128
-RETRIES = 2
 
 
 def encode_block(model_path: str, texts: list[str], model_batch: int) -> np.ndarray:
